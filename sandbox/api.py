@@ -59,10 +59,9 @@ class SandboxAPI:
             self.stats["requests"] += 1
             self.stats[f"method:{method}"] += 1
             self.stats[f"status:{reply.status}"] += 1
-        reply.headers = [
-            ("content-type", "application/json"),
-            ("date", http_date(self.data.now)),
-        ] + reply.headers
+        if not any(name == "content-type" for name, _ in reply.headers):
+            reply.headers.append(("content-type", "application/json"))
+        reply.headers.append(("date", http_date(self.data.now)))
         return reply
 
     # -- the API -----------------------------------------------------------------------------------

@@ -38,14 +38,17 @@ class Product:
         plan = self.plan
         if plan.kind == "one_time":
             price = {"type": "one_time_price", "currency": "USD", "price": plan.usd, "discount": 0,
-                     "purchasing_power_parity": False, "pay_what_you_want": False, "tax_inclusive": False}  # fmt: skip
+                     "purchasing_power_parity": False, "pay_what_you_want": False, "tax_inclusive": False,
+                     "discount_bps": None, "suggested_price": None}  # fmt: skip
         else:
             price = {"type": "recurring_price", "currency": "USD", "price": plan.usd, "discount": 0,
                      "payment_frequency_count": plan.count, "payment_frequency_interval": plan.interval,
                      "subscription_period_count": plan.periods * plan.count if plan.periods else 10,
                      "subscription_period_interval": plan.interval if plan.periods else "Year",
                      "purchasing_power_parity": False, "tax_inclusive": False,
-                     "trial_period_days": plan.trial}  # fmt: skip
+                     "trial_period_days": plan.trial, "discount_bps": None, "trial_amount": None,
+                     "trial_apply_discounts": None, "trial_payment_method_optional": None,
+                     "zero_amount_payment_method_optional": None}  # fmt: skip
         return {"product_id": self.id, "business_id": BUSINESS_ID, "brand_id": BRAND_ID,
                 "created_at": iso(self.created), "updated_at": iso(self.created), "name": plan.name,
                 "description": f"{plan.name} from the sandbox business", "image": None,
@@ -92,10 +95,10 @@ class Subscription:
                      "usage_limit": None}] if discounted else []  # fmt: skip
         scheduled = None
         if self.scheduled is not None:
-            new_plan, at, effective = self.scheduled
+            new_plan, quantity, at, effective = self.scheduled
             scheduled = {"id": f"spc_{self.id[4:]}", "addons": [], "created_at": iso(at),
                          "effective_at": iso(effective), "product_id": PLAN_PRODUCT_IDS[new_plan.key],
-                         "quantity": self.quantity, "product_name": new_plan.name,
+                         "quantity": quantity, "product_name": new_plan.name,
                          "product_description": None}  # fmt: skip
         by = None
         if self.cancelled_by is not None:
