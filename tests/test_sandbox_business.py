@@ -31,7 +31,7 @@ def test_renewals_follow_their_subscription_interval(everything):
     for sub_id, rows in periods.items():
         s = subs[sub_id]
         rows.sort(key=lambda r: r[0])
-        for start, end, p in rows:
+        for start, end, _ in rows:
             assert parse_iso(end) == add_interval(
                 parse_iso(start), s["payment_frequency_interval"], s["payment_frequency_count"]
             ), (sub_id, start, end)
