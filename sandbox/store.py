@@ -6,8 +6,6 @@ and one integer column per equality filter, so filters are vectorised comparison
 out of a million records therefore costs milliseconds, not a scan in Python.
 """
 
-from operator import attrgetter
-
 import numpy as np
 
 
@@ -19,8 +17,12 @@ class Collection:
 
     def refresh(self) -> None:
         """Re-read the records (after the clock moved: new records, changed statuses)."""
-        self.records = sorted(self.source(), key=attrgetter("created", "id"), reverse=True)
-        self.neg_created = -np.fromiter((r.created for r in self.records), np.int64, len(self.records))
+        records = list(self.source())
+        created = np.fromiter((r.created for r in records), np.int64, len(records))
+        # Newest first, id descending on ties: one lexsort, far cheaper than a Python sort on tuple keys.
+        order = np.lexsort((np.array([r.id for r in records]), created))[::-1] if records else []
+        self.records = [records[i] for i in order]
+        self.neg_created = -created[order] if records else created
         self.by_id = None
         self.codes: dict[str, tuple[dict, np.ndarray]] = {}
         for field in self.filters:

@@ -193,7 +193,7 @@ def details(client, listed) -> dict[str, dict[str, dict]]:
 
 
 def test_detail_samples_cover_the_interesting_cases(listed, details):
-    payments = {i: d for i, d in details["payments"].items()}
+    payments = details["payments"]
     assert any(d["status"] == "failed" for d in payments.values())
     assert any(d["refunds"] for d in payments.values())
     assert any(d["refund_status"] is not None for d in payments.values())
@@ -243,7 +243,7 @@ def test_payment_list_lacks_detail_only_fields(listed, details):
 
 def test_product_price_is_int_in_list_and_object_in_detail(listed, details):
     for p in listed["products"] + listed["products_archived"]:
-        assert p["price"] is None or (type(p["price"]) is int), p
+        assert p["price"] is None or type(p["price"]) is int, p
     kinds = {"one_time_price", "recurring_price", "usage_based_price"}
     for record_id, d in details["products"].items():
         assert isinstance(d["price"], dict) and d["price"]["type"] in kinds, (record_id, d["price"])
