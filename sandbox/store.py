@@ -23,7 +23,7 @@ class Collection:
         order = np.lexsort((np.array([r.id for r in records]), created))[::-1] if records else []
         self.records = [records[i] for i in order]
         self.neg_created = -created[order] if records else created
-        self.by_id = None
+        self.by_id = {r.id: r for r in self.records}
         self.codes: dict[str, tuple[dict, np.ndarray]] = {}
         for field in self.filters:
             vocab: dict = {}
@@ -39,8 +39,6 @@ class Collection:
         return len(self.records)
 
     def get(self, record_id: str):
-        if self.by_id is None:
-            self.by_id = {r.id: r for r in self.records}
         return self.by_id.get(record_id)
 
     def query(self, gte=None, lte=None, equals=(), contains=(), offset=0, limit=10) -> list:

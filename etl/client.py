@@ -1,0 +1,154 @@
+"""The Dodo API client: GET only, rate-limited, retrying, with errors a merchant can act on.
+
+It has no method that could send anything but a GET: the sync is read-only by construction.
+"""
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from .limiter import Limiter
+from .settings import Settings
+
+RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+MAX_RETRIES = 6
+
+
+class ApiError(Exception):
+    """The API could not give what was asked; the message says what and what to do. Never holds the key."""
+
+
+class AuthError(ApiError):
+    pass
+
+
+class NotFound(ApiError):
+    pass
+
+
+class ForbiddenError(ApiError):
+    def __init__(self, path: str):
+        super().__init__(f"The API key may not read {path} (403). Read-only keys may not read every resource; "
+                         "use a key with access to it, or leave it out with --resources.")  # fmt: skip
+        self.path = path
+
+
+def backoff(retries_done: int, rng: random.Random) -> float:
+    """The SDKs' schedule: min(0.5 s x 2^n, 8 s) with jitter in [0.75, 1]."""
+    return min(0.5 * 2**retries_done, 8.0) * rng.uniform(0.75, 1.0)
+
+
+def retry_hint(headers) -> float | None:
+    """Seconds the server asks us to wait: retry-after-ms, then Retry-After (seconds or an HTTP date)."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    if (value := headers.get("retry-after")) is not None:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+class DodoClient:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None,
+                 clock=time.monotonic, sleep=asyncio.sleep, rng: random.Random | None = None):  # fmt: skip
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout, connect=5.0),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+            ),
+            headers={
+                "Authorization": f"Bearer {settings.api_key.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": "dodo-analytics",
+            },  # fmt: skip
+        )
+        self.environment = settings.environment
+        self.limiter = Limiter(settings.per_second, settings.per_minute)
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
+        self.stats: Counter = Counter()  # requests, rate_limited, retries, status:<code>
+        self.server_date: str | None = None  # the Date header of the first answer
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.aclose()
+
+    async def _wait_turn(self) -> None:
+        while (wait := self.limiter.delay(self.clock())) > 0:
+            await self.sleep(wait)
+        self.limiter.sent(self.clock())
+
+    async def get(self, path: str, params: dict | None = None):
+        """GET path and return the decoded JSON, retrying what is worth retrying."""
+        async with self.slots:
+            for attempt in range(MAX_RETRIES + 1):
+                await self._wait_turn()
+                self.stats["requests"] += 1
+                try:
+                    response = await self._http.get(path, params=params)
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    problem = f"{type(exc).__name__} (no answer)"
+                    hint = None
+                else:
+                    self.stats[f"status:{response.status_code}"] += 1
+                    if self.server_date is None and "date" in response.headers:
+                        self.server_date = response.headers["date"]
+                    now = self.clock()
+                    self.limiter.observe(now, response.headers.get("x-ratelimit-remaining"),
+                                         response.headers.get("x-ratelimit-reset"))  # fmt: skip
+                    status = response.status_code
+                    if status == 200:
+                        try:
+                            return response.json()
+                        except (json.JSONDecodeError, UnicodeDecodeError):
+                            problem, hint = "a broken JSON body", None
+                    elif status in RETRY_STATUSES:
+                        hint = retry_hint(response.headers)
+                        if status == 429:
+                            self.stats["rate_limited"] += 1
+                            self.limiter.block(now, hint if hint is not None else backoff(attempt, self.rng))
+                        problem = f"HTTP {status}"
+                    else:
+                        raise self._error(path, response)
+                if attempt == MAX_RETRIES:
+                    break
+                self.stats["retries"] += 1
+                await self.sleep(hint if hint is not None and hint <= 60 else backoff(attempt, self.rng))
+            raise ApiError(f"GET {path} failed after {MAX_RETRIES + 1} attempts (last: {problem}); "
+                           "the API may be down or overloaded: try again later")  # fmt: skip
+
+    def _error(self, path: str, response: httpx.Response) -> ApiError:
+        try:
+            body = response.json()
+            detail = f"{body.get('code')}: {body.get('message')}"
+        except (ValueError, AttributeError):
+            detail = response.text[:200]
+        if response.status_code == 401:
+            return AuthError(f"The API refused the key (401 {detail}). Check DODO_PAYMENTS_API_KEY; test and live "
+                             f"keys differ, and this key was sent to {self.environment} "
+                             "(DODO_PAYMENTS_ENVIRONMENT).")  # fmt: skip
+        if response.status_code == 403:
+            return ForbiddenError(path)
+        if response.status_code == 404:
+            return NotFound(f"GET {path}: not found (404 {detail})")
+        return ApiError(f"GET {path} was refused ({response.status_code} {detail})")

@@ -1,0 +1,101 @@
+"""One settings object, built once from the environment. The API key is held in a `Secret` that
+never shows itself in a repr, a log line or an error."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+BASE_URLS = {"test_mode": "https://test.dodopayments.com", "live_mode": "https://live.dodopayments.com"}
+DEFAULT_WAREHOUSE = "var/warehouse.duckdb"
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting; the message is one line naming the variable and what to do."""
+
+
+class Secret:
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret
+    environment: str
+    base_url: str
+    warehouse: Path = Path(DEFAULT_WAREHOUSE)
+    per_second: int = 100
+    per_minute: int = 1000
+    lookback_days: dict = field(default_factory=lambda: {"payments": 7, "refunds": 30, "disputes": 120})
+    detail_budget: int = 500
+    timezone: str = "UTC"
+    grace_days: int = 30
+    recovery_days: int = 30
+    concurrency: int = 16
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env=None, warehouse: str | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        key = env.get("DODO_PAYMENTS_API_KEY", "").strip()
+        if not key:
+            raise SettingsError(
+                "DODO_PAYMENTS_API_KEY is not set: export your Dodo API key (a read-only key is enough)"
+            )
+        mode = env.get("DODO_PAYMENTS_ENVIRONMENT", "").strip()
+        if mode not in BASE_URLS:
+            raise SettingsError(
+                f"DODO_PAYMENTS_ENVIRONMENT must be test_mode or live_mode (got {mode or 'nothing'}); "
+                "set it to the mode your key belongs to"
+            )
+        base_url = env.get("DODO_PAYMENTS_BASE_URL", "").strip() or BASE_URLS[mode]
+        if not base_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"DODO_PAYMENTS_BASE_URL must start with http:// or https:// (got {base_url!r})"
+            )
+        timezone = env.get("DODO_ANALYTICS_TIMEZONE", "UTC").strip()
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"DODO_ANALYTICS_TIMEZONE must be an IANA time zone such as Europe/Berlin "
+                                f"(got {timezone!r})") from None  # fmt: skip
+        lookback = {name: _int(env, f"DODO_ANALYTICS_LOOKBACK_{name.upper()}_DAYS", days, 0, 3650)
+                    for name, days in {"payments": 7, "refunds": 30, "disputes": 120}.items()}  # fmt: skip
+        per_second = _int(env, "DODO_ANALYTICS_RATE_PER_SECOND", 100, 1, 10_000)
+        per_minute = _int(env, "DODO_ANALYTICS_RATE_PER_MINUTE", 1000, 1, 100_000)
+        return cls(
+            api_key=Secret(key),
+            environment=mode,
+            base_url=base_url.rstrip("/"),
+            warehouse=Path(warehouse or env.get("DODO_ANALYTICS_WAREHOUSE", "").strip() or DEFAULT_WAREHOUSE),
+            per_second=per_second,
+            per_minute=per_minute,
+            lookback_days=lookback,
+            detail_budget=_int(env, "DODO_ANALYTICS_DETAIL_BUDGET", 500, 0, 1_000_000),
+            timezone=timezone,
+            grace_days=_int(env, "DODO_ANALYTICS_GRACE_DAYS", 30, 0, 365),
+            recovery_days=_int(env, "DODO_ANALYTICS_RECOVERY_DAYS", 30, 1, 365),
+            concurrency=_int(env, "DODO_ANALYTICS_CONCURRENCY", 16, 1, 256),
+        )
+
+
+def _int(env, name: str, default: int, lo: int, hi: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number between {lo} and {hi} (got {text!r})") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi} (got {value})")
+    return value

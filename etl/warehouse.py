@@ -1,0 +1,178 @@
+"""The warehouse file: schema, idempotent bulk upserts, sync bookkeeping, and the atomic publish.
+
+The sync writes a working copy next to the published file and commits each completed window
+together with its rows, so a killed sync resumes from the working copy. Publishing checkpoints and
+closes the working copy, copies it beside the published file and `os.replace`s it into place: a
+dashboard holding the old file open keeps reading the old inode, and never blocks the sync.
+"""
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .records import (
+    CUSTOMERS,
+    DISPUTES,
+    LEDGER,
+    PAYMENT_DETAIL,
+    PAYMENT_LIST,
+    PRODUCTS,
+    REFUNDS,
+    SQL_TYPES,
+    SUBSCRIPTIONS,  # fmt: skip
+)
+
+ARROW = {"str": pa.string(), "int": pa.int64(), "intstr": pa.int64(), "bool": pa.bool_(),
+         "ts": pa.timestamp("us", tz="UTC"), "json": pa.string(), "strs": pa.list_(pa.string())}  # fmt: skip
+
+# table -> (columns from the API, extra columns)
+TABLES = {
+    "payments": (PAYMENT_LIST, "list_json JSON, " + ", ".join(f"{n} {SQL_TYPES[k]}" for n, k, *_ in PAYMENT_DETAIL[1:])
+                 + ", detail_json JSON, detail_fetched_at TIMESTAMPTZ"),
+    "subscriptions": (SUBSCRIPTIONS, "raw JSON"),
+    "refunds": (REFUNDS, "raw JSON"),
+    "disputes": (DISPUTES, "raw JSON"),
+    "customers": (CUSTOMERS, "raw JSON"),
+    "products": (PRODUCTS, "archived BOOLEAN, raw JSON"),
+    "ledger_entries": (LEDGER, "raw JSON"),
+}  # fmt: skip
+RAW_COLUMN = {"payments": "list_json"}
+
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS sync_runs (
+    run_id BIGINT PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
+    data_through TIMESTAMPTZ, requests BIGINT, rate_limited BIGINT, retries BIGINT, rows JSON,
+    skipped JSON, rejected BIGINT, error VARCHAR, settings JSON);
+CREATE TABLE IF NOT EXISTS sync_state (
+    resource VARCHAR PRIMARY KEY, complete_through TIMESTAMPTZ, planned_through TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS sync_windows (resource VARCHAR, gte BIGINT, lte BIGINT, extra VARCHAR);
+CREATE TABLE IF NOT EXISTS rejected_records (
+    run_id BIGINT, resource VARCHAR, record_id VARCHAR, reason VARCHAR);
+"""
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be written or published; the message says where and what to do."""
+
+
+class LockHeld(Exception):
+    """Another sync holds the warehouse lock."""
+
+
+def work_path(published: Path) -> Path:
+    return published.with_name(published.name + ".work")
+
+
+def lock(published: Path):
+    """Hold the warehouse's lock file for the process; raises LockHeld when another sync has it."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(published.with_name(published.name + ".lock"), "a+")  # noqa: SIM115 (held for the run)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise LockHeld(f"another sync holds {handle.name}") from None
+    return handle
+
+
+def open_work(published: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating it from the published file when needed) the working copy, with the schema."""
+    work = work_path(published)
+    try:
+        published.parent.mkdir(parents=True, exist_ok=True)
+        if not work.exists() and published.exists():
+            shutil.copyfile(published, work)
+        con = duckdb.connect(str(work))
+    except (OSError, duckdb.Error) as exc:
+        raise WarehouseError(f"cannot open the working warehouse {work}: {exc}; check the folder is writable "
+                             "and has free space") from None  # fmt: skip
+    con.execute("SET TimeZone = 'UTC'")
+    for table, (columns, extra) in TABLES.items():
+        typed = ", ".join(f"{n} {SQL_TYPES[k]}" for n, k, *_ in columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({typed}, {extra}, synced_at TIMESTAMPTZ, "
+                    f"PRIMARY KEY ({columns[0][0]}))")  # fmt: skip
+    con.execute(BOOKKEEPING)
+    return con
+
+
+def _arrow(columns: tuple, values: dict[str, list], extra: dict[str, tuple] = ()) -> pa.Table:
+    arrays = {n: pa.array(values[n], type=ARROW[k]) for n, k, *_ in columns}
+    for name, (kind, vals) in dict(extra).items():
+        arrays[name] = pa.array(vals, type=ARROW[kind])
+    return pa.table(arrays)
+
+
+def upsert(con, table: str, values: dict[str, list], synced_at, extra: dict | None = None) -> None:
+    """Insert or update rows by primary key, in bulk. For payments only the list's columns change:
+    what the detail added stays."""
+    columns = TABLES[table][0]
+    raw = RAW_COLUMN.get(table, "raw")
+    extra = dict(extra or {})
+    extra[raw] = ("json", values["raw"])
+    batch = _arrow(columns, values, extra)  # noqa: F841 (read by DuckDB by name)
+    names = [n for n, *_ in columns] + list(extra)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:] + ["synced_at"])
+    con.execute(f"INSERT INTO {table} ({', '.join(names)}, synced_at) SELECT {', '.join(names)}, ? FROM batch "
+                f"ON CONFLICT ({names[0]}) DO UPDATE SET {updates}", [synced_at])  # fmt: skip
+
+
+def add_payment_details(con, values: dict[str, list], fetched_at) -> None:
+    batch = _arrow(PAYMENT_DETAIL, values, {"detail_json": ("json", values["raw"])})  # noqa: F841
+    names = [n for n, *_ in PAYMENT_DETAIL[1:]] + ["detail_json"]
+    sets = ", ".join(f"{n} = batch.{n}" for n in names)
+    con.execute(f"UPDATE payments SET {sets}, detail_fetched_at = ? FROM batch "
+                "WHERE payments.payment_id = batch.payment_id", [fetched_at])  # fmt: skip
+
+
+# -- bookkeeping ---------------------------------------------------------------------------------
+def pending_windows(con, resource: str) -> list[tuple]:
+    return con.execute("SELECT gte, lte, extra FROM sync_windows WHERE resource = ? ORDER BY lte DESC NULLS FIRST",
+                       [resource]).fetchall()  # fmt: skip
+
+
+def replace_window(con, resource: str, old, new: list) -> None:
+    """Inside the caller's transaction: the plan loses `old` (None: nothing) and gains `new`."""
+    if old is not None:
+        con.execute("DELETE FROM sync_windows WHERE resource = ? AND gte IS NOT DISTINCT FROM ? "
+                    "AND lte IS NOT DISTINCT FROM ? AND extra = ?",
+                    [resource, old.gte, old.lte, json.dumps(old.extra)])  # fmt: skip
+    for w in new:
+        con.execute(
+            "INSERT INTO sync_windows VALUES (?, ?, ?, ?)", [resource, w.gte, w.lte, json.dumps(w.extra)]
+        )
+
+
+def state(con, resource: str) -> tuple:
+    row = con.execute("SELECT complete_through, planned_through FROM sync_state WHERE resource = ?",
+                      [resource]).fetchall()  # fmt: skip
+    return row[0] if row else (None, None)
+
+
+def set_state(con, resource: str, complete_through=None, planned_through=None) -> None:
+    con.execute("INSERT INTO sync_state VALUES (?, ?, ?) ON CONFLICT (resource) DO UPDATE SET "
+                "complete_through = coalesce(excluded.complete_through, sync_state.complete_through), "
+                "planned_through = excluded.planned_through",
+                [resource, complete_through, planned_through])  # fmt: skip
+
+
+# -- publish -------------------------------------------------------------------------------------
+def publish(con, published: Path) -> None:
+    """Checkpoint and close the working copy, then swap a copy of it into place atomically."""
+    work = work_path(published)
+    con.execute("CHECKPOINT")
+    con.close()
+    staging = published.with_name(published.name + ".publishing")
+    try:
+        shutil.copyfile(work, staging)
+        with open(staging, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(staging, published)
+    except OSError as exc:
+        staging.unlink(missing_ok=True)
+        raise WarehouseError(f"could not publish {published}: {exc}; the previous warehouse is unchanged. "
+                             "Free some disk space or fix the folder's permissions, then run the sync again.") from None  # fmt: skip
