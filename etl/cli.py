@@ -68,7 +68,9 @@ class Progress:
         self.stream.flush()
 
 
-def run(args, transport=None, stdout=sys.stdout, stderr=sys.stderr) -> int:
+def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
+    """The sync verb. Tests pass a `client_factory(settings)` that reaches an in-process sandbox."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     try:
         settings = Settings.from_env(warehouse=args.warehouse)
         names, since = _resources(args.resources), _since(args.since)
@@ -84,19 +86,19 @@ def run(args, transport=None, stdout=sys.stdout, stderr=sys.stderr) -> int:
         print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}", file=stderr)
         return EXIT_FAILED
     try:
-        return _run_locked(settings, names, args.full_refresh, since, transport, stdout, stderr)
+        return _run_locked(settings, names, args.full_refresh, since, client_factory, stdout, stderr)
     finally:
         held.close()
 
 
-def _run_locked(settings, names, full_refresh, since, transport, stdout, stderr) -> int:
+def _run_locked(settings, names, full_refresh, since, client_factory, stdout, stderr) -> int:
     started = time.monotonic()
     try:
         con = wh.open_work(settings.warehouse)
     except wh.WarehouseError as exc:
         print(f"dodo-analytics sync: {exc}", file=stderr)
         return EXIT_FAILED
-    client = DodoClient(settings, transport=transport)
+    client = client_factory(settings)
     sync = Sync(settings, client, con, progress=Progress(client, stderr))
     error, out = None, None
     try:

@@ -22,7 +22,10 @@ class BadRecord(ValueError):
 def _ts(value):
     if not isinstance(value, str):
         raise TypeError
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError("no time zone")
+    return t
 
 
 def _int(value):

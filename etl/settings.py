@@ -3,8 +3,11 @@ never shows itself in a repr, a log line or an error."""
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
 
 BASE_URLS = {"test_mode": "https://test.dodopayments.com", "live_mode": "https://live.dodopayments.com"}
 DEFAULT_WAREHOUSE = "var/warehouse.duckdb"
@@ -54,24 +57,26 @@ class Settings:
         mode = env.get("DODO_PAYMENTS_ENVIRONMENT", "").strip()
         if mode not in BASE_URLS:
             raise SettingsError(
-                f"DODO_PAYMENTS_ENVIRONMENT must be test_mode or live_mode (got {mode or 'nothing'}); "
+                f"DODO_PAYMENTS_ENVIRONMENT must be test_mode or live_mode (got {_echo(mode, key)}); "
                 "set it to the mode your key belongs to"
             )
         base_url = env.get("DODO_PAYMENTS_BASE_URL", "").strip() or BASE_URLS[mode]
-        if not base_url.startswith(("http://", "https://")):
+        if not base_url.startswith(("http://", "https://")) or not httpx.URL(base_url).host:
             raise SettingsError(
-                f"DODO_PAYMENTS_BASE_URL must start with http:// or https:// (got {base_url!r})"
+                "DODO_PAYMENTS_BASE_URL must be an http:// or https:// address with a host, such as "
+                f"http://127.0.0.1:8765 (got {_echo(base_url, key)})"
             )
-        timezone = env.get("DODO_ANALYTICS_TIMEZONE", "UTC").strip()
+        timezone = env.get("DODO_ANALYTICS_TIMEZONE", "").strip() or "UTC"
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"DODO_ANALYTICS_TIMEZONE must be an IANA time zone such as Europe/Berlin "
-                                f"(got {timezone!r})") from None  # fmt: skip
-        lookback = {name: _int(env, f"DODO_ANALYTICS_LOOKBACK_{name.upper()}_DAYS", days, 0, 3650)
+                                f"(got {_echo(timezone, key)})") from None  # fmt: skip
+        number = partial(_number, env, key)
+        lookback = {name: number(f"DODO_ANALYTICS_LOOKBACK_{name.upper()}_DAYS", days, 0, 3650)
                     for name, days in {"payments": 7, "refunds": 30, "disputes": 120}.items()}  # fmt: skip
-        per_second = _int(env, "DODO_ANALYTICS_RATE_PER_SECOND", 100, 1, 10_000)
-        per_minute = _int(env, "DODO_ANALYTICS_RATE_PER_MINUTE", 1000, 1, 100_000)
+        per_second = number("DODO_ANALYTICS_RATE_PER_SECOND", 100, 1, 10_000)
+        per_minute = number("DODO_ANALYTICS_RATE_PER_MINUTE", 1000, 1, 100_000)
         return cls(
             api_key=Secret(key),
             environment=mode,
@@ -80,22 +85,33 @@ class Settings:
             per_second=per_second,
             per_minute=per_minute,
             lookback_days=lookback,
-            detail_budget=_int(env, "DODO_ANALYTICS_DETAIL_BUDGET", 500, 0, 1_000_000),
+            detail_budget=number("DODO_ANALYTICS_DETAIL_BUDGET", 500, 0, 1_000_000),
             timezone=timezone,
-            grace_days=_int(env, "DODO_ANALYTICS_GRACE_DAYS", 30, 0, 365),
-            recovery_days=_int(env, "DODO_ANALYTICS_RECOVERY_DAYS", 30, 1, 365),
-            concurrency=_int(env, "DODO_ANALYTICS_CONCURRENCY", 16, 1, 256),
+            grace_days=number("DODO_ANALYTICS_GRACE_DAYS", 30, 0, 365),
+            recovery_days=number("DODO_ANALYTICS_RECOVERY_DAYS", 30, 1, 365),
+            concurrency=number("DODO_ANALYTICS_CONCURRENCY", 16, 1, 256),
         )
 
 
-def _int(env, name: str, default: int, lo: int, hi: int) -> int:
+def _echo(value: str, key: str) -> str:
+    """A bad value, quoted back only when it cannot be (part of) a secret pasted in the wrong place."""
+    if not value:
+        return "nothing"
+    if key in value or value.startswith(("sk_", "pk_")) or len(value) > 40:
+        return "a value not shown here"
+    return repr(value)
+
+
+def _number(env, key: str, name: str, default: int, lo: int, hi: int) -> int:
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
         value = int(text)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number between {lo} and {hi} (got {text!r})") from None
+        raise SettingsError(
+            f"{name} must be a whole number between {lo} and {hi} (got {_echo(text, key)})"
+        ) from None
     if not lo <= value <= hi:
         raise SettingsError(f"{name} must be between {lo} and {hi} (got {value})")
     return value

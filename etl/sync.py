@@ -82,12 +82,14 @@ class Sync:
         run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0]
         con.execute("UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'")
         started = datetime.fromtimestamp(self.wall(), UTC)
+        self.out = Outcome(run_id, started)
+        con.execute("INSERT INTO sync_runs (run_id, started_at, status, settings) VALUES (?, ?, 'running', ?)",
+                    [run_id, started, json.dumps(self.recorded_settings())])  # fmt: skip
         await self.client.get("/products", {"page_size": 1})  # the server's clock pins the pass
         date = self.client.server_date
         through = parsedate_to_datetime(date).astimezone(UTC) if date else started
-        self.out = Outcome(run_id, through)
-        con.execute("INSERT INTO sync_runs (run_id, started_at, status, data_through, settings) "
-                    "VALUES (?, ?, 'running', ?, ?)", [run_id, started, through, json.dumps(self.recorded_settings())])  # fmt: skip
+        self.out.data_through = through
+        con.execute("UPDATE sync_runs SET data_through = ? WHERE run_id = ?", [through, run_id])
         self.pin = to_us(through)
         before = {n: self.count(RESOURCES[n].table) for n in names}
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -130,7 +132,7 @@ class Sync:
                         await work(*item)
                 except ForbiddenError as exc:
                     self.skip(item[0].name, exc)
-                except Exception as exc:  # noqa: BLE001 (re-raised below, after the workers stop)
+                except BaseException as exc:  # re-raised below, once every worker has stopped
                     failure.append(exc)
                 finally:
                     self.queue.task_done()

@@ -1,0 +1,310 @@
+"""The sync end to end against the in-process sandbox: complete, incremental, resumable, robust, silent
+about the key. The sandbox is reached through its httpx transport; clocks and sleeps are fake."""
+
+import argparse
+import asyncio
+import gc
+import hashlib
+import io
+import math
+from datetime import timedelta
+
+import duckdb
+import httpx
+import pytest
+from conftest import RO_KEY, FakeClock, make_api
+
+from etl import cli
+from etl import warehouse as wh
+from etl.client import DodoClient
+from etl.pager import PAGE_SIZE, Window, next_step, page_params, sdk_next_page
+from sandbox.faults import FaultConfig, Faults
+from sandbox.server import AsyncSandboxTransport
+
+TABLE_OF = {"payments": "payments", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
+            "customers": "customers", "products": "products", "ledger": "ledger_entries"}  # fmt: skip
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing after it runs (BaseException escapes every handler)."""
+
+
+class Harness:
+    def __init__(self, api, tmp_path, monkeypatch, key=RO_KEY, budget=0, kill_after=None):
+        self.api, self.path, self.kill_after = api, tmp_path / "wh" / "warehouse.duckdb", kill_after
+        self.clock = FakeClock(1000.0)
+        self.requests = 0
+        monkeypatch.setenv("DODO_PAYMENTS_API_KEY", key)
+        monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "test_mode")
+        monkeypatch.setenv("DODO_PAYMENTS_BASE_URL", "http://sandbox.test")
+        monkeypatch.setenv("DODO_ANALYTICS_DETAIL_BUDGET", str(budget))
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+
+    async def fake_sleep(self, seconds):
+        self.clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    def client(self, settings):
+        harness = self
+
+        class Transport(AsyncSandboxTransport):
+            async def handle_async_request(self, request):
+                harness.requests += 1
+                if harness.kill_after is not None and harness.requests > harness.kill_after:
+                    raise Killed()
+                return await super().handle_async_request(request)
+
+        return DodoClient(settings, transport=Transport(self.api, sleep=self.fake_sleep), clock=self.clock,
+                          sleep=self.fake_sleep)  # fmt: skip
+
+    def sync(self, **flags) -> int:
+        args = argparse.Namespace(warehouse=str(self.path), resources=None, full_refresh=False, since=None)
+        vars(args).update(flags)
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+        return cli.run(args, client_factory=self.client, stdout=self.stdout, stderr=self.stderr)
+
+    def query(self, sql, params=()):
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql, params).fetchall()
+
+
+def totals(api):
+    return api.data.totals()["resources"]
+
+
+def assert_complete(h: Harness):
+    for resource, entry in totals(h.api).items():
+        if resource == "payouts":
+            continue
+        table = TABLE_OF[resource]
+        assert h.query(f"SELECT count(*) FROM {table}")[0][0] == entry["count"], resource
+        if "by_status" in entry and resource != "disputes":
+            got = dict(h.query(f"SELECT status, count(*) FROM {table} GROUP BY 1"))
+            assert got == entry["by_status"], resource
+
+
+def snapshot(path) -> dict:
+    """Every row of every raw table, minus the columns that record when something was fetched."""
+    out = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table in TABLE_OF.values():
+            cols = [c for (c,) in con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'")
+                    .fetchall() if c not in ("synced_at", "detail_fetched_at")]  # fmt: skip
+            out[table] = sorted(con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall(), key=str)
+    return out
+
+
+@pytest.fixture(scope="module")
+def api_1500():
+    return make_api(1500, seed=5)
+
+
+def test_full_sync_loads_exactly_what_the_sandbox_holds(api_1500, tmp_path, monkeypatch):
+    h = Harness(api_1500, tmp_path, monkeypatch, budget=50)
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert_complete(h)
+    run = h.query("SELECT status, data_through, requests, rows, error FROM sync_runs")
+    assert len(run) == 1 and run[0][0] == "ok" and run[0][4] is None
+    assert run[0][1].astimezone().isoformat().startswith("2026-06-30") and run[0][2] == h.requests
+    # every failed payment has its decline code; 50 others are enriched, newest first
+    assert h.query("SELECT count(*) FROM payments WHERE status = 'failed' AND error_code IS NULL")[0][0] == 0
+    assert (
+        h.query("SELECT count(*) FROM payments WHERE status <> 'failed' AND detail_fetched_at IS NOT NULL")[
+            0
+        ][0]
+        == 50
+    )
+    types = dict(h.query("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'payments'"))
+    assert types["total_amount"] == "BIGINT" and types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert (
+        h.query("SELECT count(*) FROM disputes WHERE amount > 0")[0][0]
+        == totals(api_1500)["disputes"]["count"]
+    )
+    assert "data through 2026-06-30 00:00:00 UTC" in h.stdout.getvalue()
+    assert not wh.work_path(h.path).with_name(h.path.name + ".publishing").exists()
+
+
+def test_second_sync_with_nothing_new_costs_lookback_and_full_pages_only(api_1500, tmp_path, monkeypatch):
+    h = Harness(api_1500, tmp_path, monkeypatch)
+    assert h.sync() == 0
+    first = h.requests
+    h.requests = 0
+    assert h.sync() == 0
+    assert_complete(h)
+    now = h.query("SELECT max(data_through) FROM sync_runs")[0][0]
+
+    def pages(table, days=None):
+        where = "" if days is None else f"WHERE created_at >= ?::TIMESTAMPTZ - INTERVAL {days} DAY"
+        n = h.query(f"SELECT count(*) FROM {table} {where}", [] if days is None else [now])[0][0]
+        return math.ceil((n + 1) / PAGE_SIZE)
+
+    bound = (pages("payments", 7) + pages("refunds", 30) + pages("disputes", 120) + pages("ledger_entries", 0)
+             + pages("subscriptions") + pages("customers") + 2)  # fmt: skip
+    windows = 16 * 6  # each planned window may end on one short page
+    assert h.requests <= bound + windows + 5
+    assert h.requests < first / 5
+    assert h.query("SELECT count(*) FROM sync_runs WHERE status = 'ok'")[0][0] == 2
+
+
+def test_advancing_the_clock_then_syncing_catches_changes_to_old_records(tmp_path, monkeypatch):
+    api = make_api(1200, seed=9)
+    h = Harness(api, tmp_path, monkeypatch)
+    assert h.sync() == 0
+    before = dict(h.query("SELECT subscription_id, status FROM subscriptions"))
+    report = api.data.advance(int(timedelta(days=12).total_seconds() * 1000))
+    assert report["status_changed"]["subscriptions"] > 0
+    assert h.sync() == 0
+    assert_complete(h)
+    after = dict(h.query("SELECT subscription_id, status FROM subscriptions"))
+    changed = {k for k in before if before[k] != after[k]}
+    assert len(changed) == report["status_changed"]["subscriptions"]
+    assert h.query("SELECT max(data_through) FROM sync_runs")[0][0].isoformat().startswith("2026-07-12")
+
+
+@pytest.fixture(scope="module")
+def reference_sync(api_1500, tmp_path_factory):
+    """One uninterrupted sync of api_1500 (details of failed payments only): what every resumed sync must equal."""
+    with pytest.MonkeyPatch.context() as mp:
+        h = Harness(api_1500, tmp_path_factory.mktemp("reference"), mp)
+        assert h.sync() == 0
+    return h
+
+
+@pytest.mark.parametrize("moment", [0.002, 0.05, 0.3, 0.6, 0.85, 0.97])
+def test_a_killed_sync_resumes_without_holes_or_duplicates(
+    api_1500, reference_sync, tmp_path, monkeypatch, moment
+):
+    """Killed at a share of the requests of a whole sync: planning, windows, splits, payment details."""
+    reference = reference_sync
+    h = Harness(api_1500, tmp_path / "killed", monkeypatch, kill_after=int(reference.requests * moment))
+    with pytest.raises(Killed):
+        h.sync()
+    gc.collect()  # the dead run's connection goes away, as it would with the process
+    assert not h.path.exists()  # nothing was published
+    h.kill_after = None
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert snapshot(h.path) == snapshot(reference.path)
+    statuses = [s for (s,) in h.query("SELECT status FROM sync_runs ORDER BY run_id")]
+    assert statuses[-1] == "ok" and statuses[0] in ("interrupted", "ok")
+
+
+def test_faults_are_survived_and_the_result_is_complete(tmp_path, monkeypatch):
+    config = FaultConfig(error_rate=0.15, truncate_rate=0.05, hang_rate=0.03, rate_429=0.05, seed=4)
+    api = make_api(800, seed=3, faults=Faults(config))
+    h = Harness(api, tmp_path, monkeypatch)
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert_complete(h)
+    requests, limited, retries = h.query("SELECT requests, rate_limited, retries FROM sync_runs")[0]
+    assert limited > 0 and retries > limited
+
+
+def test_an_outage_fails_clearly_and_keeps_the_published_warehouse(tmp_path, monkeypatch):
+    api = make_api(500, seed=2)
+    h = Harness(api, tmp_path, monkeypatch)
+    assert h.sync() == 0
+    digest = hashlib.sha256(h.path.read_bytes()).hexdigest()
+    api.faults.config.error_rate = 1.0
+    assert h.sync() == 1
+    err = h.stderr.getvalue()
+    assert "failed after 7 attempts" in err and "Nothing was published" in err and "Traceback" not in err
+    assert hashlib.sha256(h.path.read_bytes()).hexdigest() == digest
+    api.faults.config.error_rate = 0.0
+    assert h.sync() == 0
+    assert [s for (s,) in h.query("SELECT status FROM sync_runs ORDER BY run_id")] == ["ok", "failed", "ok"]
+
+
+def test_a_resource_the_key_may_not_read_is_skipped_and_recorded(tmp_path, monkeypatch):
+    api = make_api(400, seed=4, ro_denied=("balances/ledger",))
+    h = Harness(api, tmp_path, monkeypatch)
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert "ledger         skipped: The API key may not read /balances/ledger (403)" in h.stdout.getvalue()
+    assert h.query("SELECT count(*) FROM ledger_entries")[0][0] == 0
+    assert h.query("SELECT count(*) FROM payments")[0][0] == totals(api)["payments"]["count"]
+    assert "/balances/ledger" in h.query("SELECT skipped FROM sync_runs")[0][0]
+
+
+def test_a_refused_key_gets_a_message_about_test_and_live_keys(tmp_path, monkeypatch):
+    h = Harness(make_api(300), tmp_path, monkeypatch, key="sk_live_wrong_key_123456")
+    assert h.sync() == 1
+    err = h.stderr.getvalue()
+    assert "refused the key (401" in err and "test and live keys differ" in err
+    assert "sk_live_wrong_key_123456" not in err + h.stdout.getvalue()
+
+
+def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkeypatch):
+    key = "sk_test_SECRETSECRET_0123456789"
+    api = make_api(400, seed=6)
+    api.keys[key] = "ro"
+    h = Harness(api, tmp_path, monkeypatch, key=key, budget=20)
+    api.faults.config.error_rate = 0.1
+    assert h.sync() == 0
+    api.faults.config.error_rate = 1.0
+    assert h.sync() == 1  # a failing run too
+    for text in (h.stdout.getvalue(), h.stderr.getvalue()):
+        assert key not in text
+    for path in h.path.parent.iterdir():
+        assert key.encode() not in path.read_bytes(), path
+    assert key not in str(h.query("SELECT * FROM sync_runs"))
+
+
+def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch):
+    api = make_api(300, seed=8)
+    h = Harness(api, tmp_path, monkeypatch, budget=30)
+    assert h.sync() == 0
+    stats = api.stats
+    assert stats["requests"] == stats["method:GET"] == h.requests
+
+
+def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path, monkeypatch):
+    h = Harness(make_api(300), tmp_path, monkeypatch)
+    held = wh.lock(h.path)
+    try:
+        assert h.sync() == 75
+        assert "another sync holds" in h.stderr.getvalue()
+    finally:
+        held.close()
+    assert h.sync() == 0
+
+
+def test_settings_problems_exit_2_with_one_line(tmp_path, monkeypatch):
+    h = Harness(make_api(300), tmp_path, monkeypatch)
+    monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "production")
+    assert h.sync() == 2
+    assert h.stderr.getvalue().count("\n") == 1 and "DODO_PAYMENTS_ENVIRONMENT" in h.stderr.getvalue()
+    monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "test_mode")
+    assert h.sync(resources="payments,invoices") == 2 and "invoices" in h.stderr.getvalue()
+
+
+def test_sdk_style_paging_loses_a_page_where_ours_does_not(api_1500):
+    """Regression: the official SDKs' `(page_number or 1) + 1` skips page 1 (dodo-api README §3)."""
+    from sandbox.server import SandboxTransport
+
+    with httpx.Client(transport=SandboxTransport(api_1500), base_url="http://s",
+                      headers={"Authorization": f"Bearer {RO_KEY}"}) as c:  # fmt: skip
+        window = Window(None, None)
+
+        def read(next_page):
+            seen, page = set(), None
+            while True:
+                params = page_params(window, page or 0)
+                if page is None:
+                    del params["page_number"]
+                items = c.get("/payments", params=params).json()["items"]
+                if not items:
+                    return seen
+                seen |= {i["payment_id"] for i in items}
+                page = next_page(page)
+
+        total = totals(api_1500)["payments"]["count"]
+        assert total > 2 * PAGE_SIZE  # enough for page 1 to matter
+        assert len(read(sdk_next_page)) == total - PAGE_SIZE
+
+        ours, page = set(), 0
+        while True:
+            items = c.get("/payments", params=page_params(window, page)).json()["items"]
+            ours |= {i["payment_id"] for i in items}
+            step, _ = next_step(window, page, items, None)
+            if step == "done":
+                break
+            page += 1
+        assert len(ours) == total
