@@ -76,7 +76,11 @@ class Sync:
 
     # -- the pass ----------------------------------------------------------------------------------
     async def run(
-        self, names: list[str], full_refresh: bool = False, since: datetime | None = None
+        self,
+        names: list[str],
+        full_refresh: bool = False,
+        since: datetime | None = None,
+        details: bool = True,
     ) -> Outcome:
         con = self.con
         run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0]
@@ -102,7 +106,7 @@ class Sync:
         await self.drain(self.fetch_window)
         for name in names:
             self.out.new[name] = self.count(RESOURCES[name].table) - before[name]
-        if "payments" in names and "payments" not in self.out.skipped:
+        if details and "payments" in names and "payments" not in self.out.skipped:
             await self.fetch_details()
         return self.out
 
@@ -279,14 +283,13 @@ class Sync:
     async def fetch_details(self) -> None:
         """Every failed payment's detail (decline code and message), then others newest first within
         the per-run budget; a detail is fetched again when the payment's status has moved since."""
-        stale = "(detail_fetched_at IS NULL OR detail_status IS DISTINCT FROM status)"
-        failed = self.con.execute(f"SELECT payment_id FROM payments WHERE status = 'failed' AND {stale} "
-                                  "ORDER BY created_at DESC").fetchall()  # fmt: skip
-        others = self.con.execute(f"SELECT payment_id FROM payments WHERE status IS DISTINCT FROM 'failed' "
-                                  f"AND {stale} ORDER BY created_at DESC LIMIT ?",
-                                  [self.settings.detail_budget]).fetchall()  # fmt: skip
+        stale = ("FROM payments p LEFT JOIN payment_details d USING (payment_id) "
+                 "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)")  # fmt: skip
+        failed = self.con.execute(f"SELECT payment_id {stale} AND p.status = 'failed' "
+                                  "ORDER BY p.created_at DESC").fetchall()  # fmt: skip
+        others = self.con.execute(f"SELECT payment_id {stale} AND p.status IS DISTINCT FROM 'failed' "
+                                  "ORDER BY p.created_at DESC LIMIT ?", [self.settings.detail_budget]).fetchall()  # fmt: skip
         ids = [i for (i,) in failed + others]
-        self.details: list = []
         for start in range(0, len(ids), DETAIL_BATCH):
             self.queue.put_nowait((RESOURCES["payments"], ids[start : start + DETAIL_BATCH]))
         await self.drain(self.fetch_detail_batch)
@@ -303,7 +306,7 @@ class Sync:
         values, bad = parse_records(PAYMENT_DETAIL, got)
         self.con.begin()
         if values["raw"]:
-            wh.add_payment_details(self.con, values, datetime.now(UTC))
+            wh.upsert(self.con, "payment_details", values, datetime.now(UTC))
         for record_id, reason in bad:
             self.con.execute("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
                              [self.out.run_id, "payment_details", record_id, reason])  # fmt: skip

@@ -21,7 +21,7 @@ from etl.pager import PAGE_SIZE, Window, next_step, page_params, sdk_next_page
 from sandbox.faults import FaultConfig, Faults
 from sandbox.server import AsyncSandboxTransport
 
-TABLE_OF = {"payments": "payments", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
+TABLE_OF = {"payments": "payments", "payment_details": "payment_details", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
             "customers": "customers", "products": "products", "ledger": "ledger_entries"}  # fmt: skip
 
 
@@ -107,13 +107,10 @@ def test_full_sync_loads_exactly_what_the_sandbox_holds(api_1500, tmp_path, monk
     assert len(run) == 1 and run[0][0] == "ok" and run[0][4] is None
     assert run[0][1].astimezone().isoformat().startswith("2026-06-30") and run[0][2] == h.requests
     # every failed payment has its decline code; 50 others are enriched, newest first
-    assert h.query("SELECT count(*) FROM payments WHERE status = 'failed' AND error_code IS NULL")[0][0] == 0
-    assert (
-        h.query("SELECT count(*) FROM payments WHERE status <> 'failed' AND detail_fetched_at IS NOT NULL")[
-            0
-        ][0]
-        == 50
-    )
+    failed_without_code = "SELECT count(*) FROM payments LEFT JOIN payment_details USING (payment_id) "
+    assert h.query(failed_without_code + "WHERE status = 'failed' AND error_code IS NULL")[0][0] == 0
+    others = "SELECT count(*) FROM payments JOIN payment_details USING (payment_id) WHERE status <> 'failed'"
+    assert h.query(others)[0][0] == 50
     types = dict(h.query("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'payments'"))
     assert types["total_amount"] == "BIGINT" and types["created_at"] == "TIMESTAMP WITH TIME ZONE"
     assert (

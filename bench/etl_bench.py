@@ -1,0 +1,260 @@
+"""ETL benchmark against a real sandbox process (uvicorn on 127.0.0.1). Prints what it measures.
+
+.venv/bin/python bench/etl_bench.py rate      # quota use, losses and 429s with 150 ms latency; 2nd-run cost
+.venv/bin/python bench/etl_bench.py compare   # SDK auto-pagination vs a serial loop vs this sync, /payments
+.venv/bin/python bench/etl_bench.py load      # records per second from fetched pages into DuckDB
+.venv/bin/python bench/etl_bench.py memory    # peak memory of a 1,000,000-payment backfill
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from etl import warehouse as wh  # noqa: E402
+from etl.client import DodoClient  # noqa: E402
+from etl.records import LEDGER, PAYMENT_LIST, parse  # noqa: E402
+from etl.settings import Settings  # noqa: E402
+from etl.sync import Sync  # noqa: E402
+
+NOW = "2026-06-30T00:00:00Z"
+KEY = "sk_test_sandbox_readonly"
+TABLES = {"payments": "payments", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
+          "customers": "customers", "products": "products", "ledger": "ledger_entries"}  # fmt: skip
+
+
+class Sandbox:
+    def __init__(self, size: int, per_second: int, per_minute: int, latency_ms: float = 0):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "dodo_cli", "sandbox", "--size", str(size), "--port", str(self.port), "--now", NOW,
+               "--per-second", str(per_second), "--per-minute", str(per_minute), "--latency-ms", str(latency_ms)]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while True:
+            try:
+                httpx.get(self.url + "/_sandbox/clock", timeout=2)
+                return
+            except httpx.TransportError:
+                if self.proc.poll() is not None:
+                    raise SystemExit(self.proc.stderr.read().decode()) from None
+                time.sleep(0.3)
+
+    def control(self, what: str):
+        return httpx.get(f"{self.url}/_sandbox/{what}", timeout=30).json()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def env_for(sandbox: Sandbox, warehouse: Path, per_second: int, per_minute: int, **extra) -> dict:
+    env = dict(os.environ, DODO_PAYMENTS_API_KEY=KEY, DODO_PAYMENTS_ENVIRONMENT="test_mode",
+               DODO_PAYMENTS_BASE_URL=sandbox.url, DODO_ANALYTICS_WAREHOUSE=str(warehouse),
+               DODO_ANALYTICS_RATE_PER_SECOND=str(per_second), DODO_ANALYTICS_RATE_PER_MINUTE=str(per_minute))  # fmt: skip
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_sync(env: dict, *args) -> tuple[float, float, str]:
+    """Run `dodo-analytics sync` as its own process: (seconds, peak RSS in MB, output)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "dodo_cli", "sync", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"sync failed:\n{output}")
+    return time.perf_counter() - t, usage.ru_maxrss / 1024, output
+
+
+def check_against_totals(warehouse: Path, totals: dict) -> tuple[int, int]:
+    """(lost, duplicated) records over all resources, against the sandbox's own totals."""
+    lost = duplicated = 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for resource, table in TABLES.items():
+            pk = con.execute(f"SELECT name FROM pragma_table_info('{table}') WHERE pk").fetchall()[0][0]
+            rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT {pk}) FROM {table}").fetchall()[0]
+            lost += totals[resource]["count"] - distinct
+            duplicated += rows - distinct
+    return lost, duplicated
+
+
+def bench_rate(args) -> None:
+    scale = args.scale
+    per_second, per_minute = 100 * scale, 1000 * scale
+    print(f"rate: sandbox of {args.size:,} payments, 150 ms added latency, limits {per_second}/s and {per_minute}/min "
+          f"(the 100/s, 1000/min tier scaled x{scale})")  # fmt: skip
+    sandbox = Sandbox(args.size, per_second, per_minute, latency_ms=150)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            warehouse = Path(tmp) / "w.duckdb"
+            env = env_for(sandbox, warehouse, per_second, per_minute)
+            seconds, peak, output = run_sync(env)
+            stats = sandbox.control("stats")
+            requests, limited = stats["requests"], stats.get("status:429", 0)
+            lost, duplicated = check_against_totals(warehouse, sandbox.control("totals")["resources"])
+            print(f"  first sync: {requests:,} requests in {seconds:.1f} s = {requests / seconds * 60:,.0f}/min "
+                  f"({requests / seconds * 60 / per_minute:.1%} of the per-minute limit); 429s {limited} "
+                  f"({limited / requests:.2%}); lost {lost}, duplicated {duplicated}; peak RSS {peak:.0f} MB")  # fmt: skip
+            seconds, _, output = run_sync(env)
+            second = sandbox.control("stats")["requests"] - requests
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                now = con.execute("SELECT max(data_through) FROM sync_runs").fetchall()[0][0]
+
+                def pages(table, days=None):
+                    where = (
+                        "" if days is None else f"WHERE created_at >= ?::TIMESTAMPTZ - INTERVAL {days} DAY"
+                    )
+                    n = con.execute(
+                        f"SELECT count(*) FROM {table} {where}", [] if days is None else [now]
+                    ).fetchall()
+                    return n[0][0] // 100 + 1
+
+                lookback = pages("payments", 7) + pages("refunds", 30) + pages("disputes", 120)
+                full = pages("subscriptions") + pages("customers") + 2
+            print(f"  second sync, nothing new: {second:,} requests in {seconds:.1f} s "
+                  f"(look-back pages {lookback} + full-refresh pages {full} + {second - lookback - full} more)")  # fmt: skip
+    finally:
+        sandbox.stop()
+
+
+def bench_compare(args) -> None:
+    import dodopayments
+
+    per_second, per_minute = 100, 1000
+    print(f"compare: /payments of a {args.size:,}-payment sandbox, 150 ms latency, limits {per_second}/s, "
+          f"{per_minute}/min")  # fmt: skip
+    sandbox = Sandbox(args.size, per_second, per_minute, latency_ms=150)
+    try:
+        total = sandbox.control("totals")["resources"]["payments"]["count"]
+
+        def report(name, ids, seconds, note=""):
+            print(
+                f"  {name:34s} fetched {len(ids):>7,}  lost {total - len(ids):>6,}  {seconds:6.1f} s {note}"
+            )
+
+        t, ids, note = time.perf_counter(), set(), ""
+        client = dodopayments.DodoPayments(bearer_token=KEY, base_url=sandbox.url)
+        try:
+            for p in client.payments.list(page_size=100):
+                ids.add(p.payment_id)
+        except dodopayments.APIError as exc:
+            note = f"(stopped: {type(exc).__name__})"
+        report("official SDK auto-pagination", ids, time.perf_counter() - t, note)
+        time.sleep(61)  # a fresh minute for the next contender
+
+        t, ids, page = time.perf_counter(), set(), 0
+        with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+            while True:
+                r = c.get("/payments", params={"page_size": 100, "page_number": page})
+                if r.status_code == 429:
+                    time.sleep(float(r.headers.get("retry-after", 1)))
+                    continue
+                items = r.json()["items"]
+                ids |= {p["payment_id"] for p in items}
+                if len(items) < 100:
+                    break
+                page += 1
+        report("serial hand-written loop", ids, time.perf_counter() - t)
+        time.sleep(61)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            env = env_for(sandbox, Path(tmp) / "w.duckdb", per_second, per_minute)
+            settings = Settings.from_env(env)
+            con = wh.open_work(settings.warehouse)
+            t = time.perf_counter()
+
+            async def ours():
+                async with DodoClient(settings) as client:
+                    return await Sync(settings, client, con).run(["payments"], details=False)
+
+            asyncio.run(ours())
+            seconds = time.perf_counter() - t
+            ids = {i for (i,) in con.execute("SELECT payment_id FROM payments").fetchall()}
+            con.close()
+        report("this sync (windows, limiter)", ids, seconds, "(includes probing where history starts)")
+    finally:
+        sandbox.stop()
+
+
+def bench_load(args) -> None:
+    from sandbox.clock import parse_iso
+    from sandbox.data import SimulatedData
+    from sandbox.shapes import LIST_SHAPE
+
+    data = SimulatedData(1, args.size, parse_iso(NOW))
+    for resource, table, columns in (
+        ("payments", "payments", PAYMENT_LIST),
+        ("ledger", "ledger_entries", LEDGER),
+    ):
+        records = data.collections[resource].records[: args.size]
+        pages = [
+            [LIST_SHAPE[resource](r.full()) for r in records[i : i + 1000]]
+            for i in range(0, len(records), 1000)
+        ]
+        pages = json.loads(json.dumps(pages))  # as they arrive: decoded JSON
+        with tempfile.TemporaryDirectory() as tmp:
+            con = wh.open_work(Path(tmp) / "w.duckdb")
+            t = time.perf_counter()
+            for items in pages:  # one transaction per window of 1,000, as the sync commits
+                values, bad = parse(columns, items)
+                con.begin()
+                wh.upsert(con, table, values, None)
+                con.commit()
+            seconds = time.perf_counter() - t
+            count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            con.close()
+        print(f"load: {count:,} {resource} list items parsed and upserted in {seconds:.1f} s = "
+              f"{count / seconds:,.0f} records/s")  # fmt: skip
+
+
+def bench_memory(args) -> None:
+    per_second, per_minute = 100_000, 10_000_000
+    print(
+        f"memory: backfill of a {args.size:,}-payment sandbox (no latency, limits lifted), sync in its own process"
+    )
+    sandbox = Sandbox(args.size, per_second, per_minute)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            warehouse = Path(tmp) / "w.duckdb"
+            env = env_for(sandbox, warehouse, per_second, per_minute, DODO_ANALYTICS_DETAIL_BUDGET=0)
+            seconds, peak, output = run_sync(env)
+            lost, duplicated = check_against_totals(warehouse, sandbox.control("totals")["resources"])
+            size = warehouse.stat().st_size / 2**20
+            requests = sandbox.control("stats")["requests"]
+            print(f"  {requests:,} requests in {seconds:.0f} s; peak RSS of the sync {peak:,.0f} MB; "
+                  f"lost {lost}, duplicated {duplicated}; warehouse {size:,.0f} MB")  # fmt: skip
+            print("  " + output.strip().replace("\n", "\n  "))
+    finally:
+        sandbox.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ETL benchmark")
+    parser.add_argument("what", choices=["rate", "compare", "load", "memory"])
+    parser.add_argument("--size", type=int)
+    parser.add_argument("--scale", type=int, default=3, help="rate: multiply the 100/s, 1000/min limits")
+    args = parser.parse_args()
+    args.size = (
+        args.size or {"rate": 20_000, "compare": 20_000, "load": 200_000, "memory": 1_000_000}[args.what]
+    )
+    {"rate": bench_rate, "compare": bench_compare, "load": bench_load, "memory": bench_memory}[args.what](
+        args
+    )
+
+
+if __name__ == "__main__":
+    main()
