@@ -12,15 +12,21 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sandbox_cli.add_parser(sub)
     etl_cli.add_parser(sub)
-    sub.add_parser("demo", help="run the demo: the sandbox with a simulated business on 127.0.0.1")
+    demo_parser = sub.add_parser(
+        "demo", help="run the demo: a simulated business, synced into var/demo.duckdb"
+    )
+    demo_parser.add_argument("--warehouse", default="var/demo.duckdb")
+    demo_parser.add_argument("--port", type=int, default=8765)
+    demo_parser.add_argument("--size", default="demo", help="payments to simulate (see sandbox --help)")
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         return sandbox_cli.run(args)
     if args.command == "sync":
         return etl_cli.run(args)
     if args.command == "demo":
-        # Until the sync and the dashboard land, the demo is the sandbox at its demo size.
-        return sandbox_cli.run(parser.parse_args(["sandbox", "--size", "demo"]))
+        import demo
+
+        return demo.run(args.warehouse, args.port, args.size)
     return 2
 
 

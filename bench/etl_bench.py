@@ -8,12 +8,12 @@
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -102,13 +102,37 @@ def bench_rate(args) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             warehouse = Path(tmp) / "w.duckdb"
             env = env_for(sandbox, warehouse, per_second, per_minute)
+            samples, done = [], threading.Event()
+
+            def poll():  # the sandbox's request count once a second, for per-minute rates
+                while not done.is_set():
+                    samples.append((time.perf_counter(), sandbox.control("stats").get("requests", 0)))
+                    time.sleep(1)
+
+            poller = threading.Thread(target=poll)
+            poller.start()
             seconds, peak, output = run_sync(env)
+            done.set()
+            poller.join()
             stats = sandbox.control("stats")
+            first = next(t for t, n in samples if n > 0)
+            minutes = []
+            while True:
+                inside = [
+                    n for t, n in samples if first + 60 * len(minutes) <= t <= first + 60 * (len(minutes) + 1)
+                ]
+                if not inside or samples[-1][0] < first + 60 * (len(minutes) + 1):
+                    break
+                minutes.append(inside[-1] - inside[0])
             requests, limited = stats["requests"], stats.get("status:429", 0)
             lost, duplicated = check_against_totals(warehouse, sandbox.control("totals")["resources"])
             print(f"  first sync: {requests:,} requests in {seconds:.1f} s = {requests / seconds * 60:,.0f}/min "
                   f"({requests / seconds * 60 / per_minute:.1%} of the per-minute limit); 429s {limited} "
                   f"({limited / requests:.2%}); lost {lost}, duplicated {duplicated}; peak RSS {peak:.0f} MB")  # fmt: skip
+            for i, n in enumerate(minutes):
+                print(
+                    f"    minute {i + 1} after the first request: {n:,} requests ({n / per_minute:.1%} of the limit)"
+                )
             seconds, _, output = run_sync(env)
             second = sandbox.control("stats")["requests"] - requests
             with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -125,8 +149,10 @@ def bench_rate(args) -> None:
 
                 lookback = pages("payments", 7) + pages("refunds", 30) + pages("disputes", 120)
                 full = pages("subscriptions") + pages("customers") + 2
-            print(f"  second sync, nothing new: {second:,} requests in {seconds:.1f} s "
-                  f"(look-back pages {lookback} + full-refresh pages {full} + {second - lookback - full} more)")  # fmt: skip
+            details = int(output.split("payment details ")[1].split()[0].replace(",", ""))
+            print(f"  second sync, nothing new: {second:,} requests in {seconds:.1f} s = look-back pages {lookback} "
+                  f"+ full-refresh pages {full} + payment details {details} (the per-run budget spent on older "
+                  f"payments) + {second - lookback - full - details} more")  # fmt: skip
     finally:
         sandbox.stop()
 
@@ -191,34 +217,46 @@ def bench_compare(args) -> None:
 
 
 def bench_load(args) -> None:
+    import gc
+
+    import orjson
+
     from sandbox.clock import parse_iso
     from sandbox.data import SimulatedData
     from sandbox.shapes import LIST_SHAPE
 
     data = SimulatedData(1, args.size, parse_iso(NOW))
+    bodies = {}
+    for resource in ("payments", "ledger"):
+        records = data.collections[resource].records[: args.size]
+        bodies[resource] = [orjson.dumps({"items": [LIST_SHAPE[resource](r.full()) for r in records[i : i + 100]]})
+                            for i in range(0, len(records), 100)]  # fmt: skip
+    del data, records
+    gc.collect()  # measure in a process that holds no simulation, like the sync
     for resource, table, columns in (
         ("payments", "payments", PAYMENT_LIST),
         ("ledger", "ledger_entries", LEDGER),
     ):
-        records = data.collections[resource].records[: args.size]
-        pages = [
-            [LIST_SHAPE[resource](r.full()) for r in records[i : i + 1000]]
-            for i in range(0, len(records), 1000)
-        ]
-        pages = json.loads(json.dumps(pages))  # as they arrive: decoded JSON
+        t = time.perf_counter()
+        pages = [orjson.loads(b)["items"] for b in bodies[resource]]  # what the client does with each body
+        decode = time.perf_counter() - t
         with tempfile.TemporaryDirectory() as tmp:
             con = wh.open_work(Path(tmp) / "w.duckdb")
             t = time.perf_counter()
-            for items in pages:  # one transaction per window of 1,000, as the sync commits
-                values, bad = parse(columns, items)
+            for w in range(0, len(pages), 10):  # one transaction per window of 10 pages, as the sync commits
+                values, bad = parse(columns, [item for page in pages[w : w + 10] for item in page])
                 con.begin()
                 wh.upsert(con, table, values, None)
                 con.commit()
             seconds = time.perf_counter() - t
+            t = time.perf_counter()
+            con.execute("CHECKPOINT")
+            checkpoint = time.perf_counter() - t
             count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             con.close()
-        print(f"load: {count:,} {resource} list items parsed and upserted in {seconds:.1f} s = "
-              f"{count / seconds:,.0f} records/s")  # fmt: skip
+        print(f"load: {count:,} {resource}: decoded pages -> DuckDB rows {count / seconds:,.0f} records/s "
+              f"({seconds:.1f} s; the final checkpoint took {checkpoint:.1f} s more); "
+              f"decoding the HTTP bodies {count / decode:,.0f} records/s")  # fmt: skip
 
 
 def bench_memory(args) -> None:

@@ -98,11 +98,16 @@ class Sync:
         before = {n: self.count(RESOURCES[n].table) for n in names}
         self.queue: asyncio.Queue = asyncio.Queue()
         self.open_windows: dict[str, int] = {}
-        for name in names:
+
+        async def plan(name):
             try:
                 await self.plan(RESOURCES[name], full_refresh, since)
             except ForbiddenError as exc:
                 self.skip(name, exc)
+
+        await asyncio.gather(
+            *(plan(name) for name in names)
+        )  # probing where history starts takes a few requests each
         await self.drain(self.fetch_window)
         for name in names:
             self.out.new[name] = self.count(RESOURCES[name].table) - before[name]
@@ -198,7 +203,9 @@ class Sync:
             return []
         stored = self.con.execute(f"SELECT count(*) FROM {r.table} WHERE created_at BETWEEN ? AND ?",
                                   [from_us(start), from_us(end)]).fetchall()[0][0]  # fmt: skip
-        parts = 16 if stored == 0 else max(1, min(16, math.ceil(stored / 400)))
+        first_time = self.con.execute(f"SELECT count(*) = 0 FROM {r.table}").fetchall()[0][0]
+        # Nothing known yet: many windows, for parallelism; otherwise about four pages a window.
+        parts = 16 if first_time else max(1, min(16, math.ceil(stored / 400)))
         return split(Window(start, end), parts)
 
     async def probe_oldest(self, r: Resource) -> int | None:

@@ -1,0 +1,81 @@
+"""`dodo-analytics demo`: the whole product with zero credentials. Starts the sandbox (a simulated
+business) on 127.0.0.1, syncs it into var/demo.duckdb, and keeps the sandbox serving so the sync
+can be run again (after moving its clock: POST /_sandbox/advance?days=7)."""
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+
+import uvicorn
+
+from etl import cli as etl_cli
+from sandbox import cli as sandbox_cli
+from sandbox.server import ASGIApp
+
+DEMO_KEY = "sk_test_sandbox_readonly"
+# The demo lifts the sandbox's rate limit (and the sync's) so that it starts in seconds; the
+# benchmarks and tests use the real tiers.
+DEMO_LIMITS = ("2000", "120000")
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+
+def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo") -> int:
+    started = time.monotonic()
+    port = free_port(port)
+    args = argparse.Namespace(**{**vars(_sandbox_defaults()), "size": size, "port": port,
+                                 "per_second": int(DEMO_LIMITS[0]), "per_minute": int(DEMO_LIMITS[1])})  # fmt: skip
+    api = sandbox_cli.build_api(args)
+    server = uvicorn.Server(uvicorn.Config(ASGIApp(api), host="127.0.0.1", port=port, log_level="warning",
+                                           date_header=False, server_header=False))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    print(
+        f"Sandbox: {len(api.data.collections['payments']):,} payments, serving {url} ({time.monotonic() - started:.0f} s)"
+    )
+    os.environ.update(DODO_PAYMENTS_API_KEY=DEMO_KEY, DODO_PAYMENTS_ENVIRONMENT="test_mode",
+                      DODO_PAYMENTS_BASE_URL=url, DODO_ANALYTICS_RATE_PER_SECOND=DEMO_LIMITS[0],
+                      DODO_ANALYTICS_RATE_PER_MINUTE=DEMO_LIMITS[1])  # fmt: skip
+    code = etl_cli.run(
+        argparse.Namespace(warehouse=warehouse, resources=None, full_refresh=False, since=None)
+    )
+    if code != 0:
+        server.should_exit = True
+        return code
+    print(f"Demo ready in {time.monotonic() - started:.0f} s. Warehouse: {warehouse}")
+    print(
+        f"Sync again:  DODO_PAYMENTS_BASE_URL={url} DODO_PAYMENTS_API_KEY={DEMO_KEY} "
+        f"DODO_PAYMENTS_ENVIRONMENT=test_mode .venv/bin/dodo-analytics sync --warehouse {warehouse}"
+    )
+    print(f"Move time:   curl -X POST '{url}/_sandbox/advance?days=7'")
+    print("Ctrl+C stops the sandbox.", flush=True)
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.should_exit = True
+    return 0
+
+
+def _sandbox_defaults() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    sandbox_cli.add_parser(sub)
+    return parser.parse_args(["sandbox"])
+
+
+if __name__ == "__main__":
+    sys.exit(run())
