@@ -160,6 +160,9 @@ def _summary(out, stats, seconds, settings, stdout) -> None:
     for name, why in out.skipped.items():
         print(f"  {name:14s} skipped: {why}", file=stdout)
     print(f"  payment details {out.details:,} fetched", file=stdout)
+    loaded = sum(out.fetched.values())
+    print(f"  loading {loaded:,} list records took {out.load_seconds:.1f} s "
+          f"({loaded / max(out.load_seconds, 1e-9):,.0f} records/s)", file=stdout)  # fmt: skip
     print(
         f"  requests {stats['requests']:,}, 429s {stats['rate_limited']}, retries {stats['retries']}",
         file=stdout,

@@ -68,6 +68,7 @@ class Outcome:
     skipped: dict = field(default_factory=dict)  # resource -> why
     rejected: list = field(default_factory=list)  # (resource, id, reason)
     details: int = 0
+    load_seconds: float = 0.0  # time spent turning fetched pages into committed rows
 
 
 class Sync:
@@ -258,6 +259,7 @@ class Sync:
             return
 
     def commit(self, r: Resource, w: Window, items: list, rest: list[Window]) -> None:
+        started = time.perf_counter()
         values, bad = parse_records(r.columns, items)
         extra = None
         if r.name == "products":
@@ -274,6 +276,7 @@ class Sync:
             )
         wh.replace_window(con, r.name, w, rest)
         con.commit()
+        self.out.load_seconds += time.perf_counter() - started
         self.out.fetched[r.name] += len(values["raw"])
         self.out.rejected += [(r.name, i, why) for i, why in bad]
         self.open_windows[r.name] += len(rest) - 1
