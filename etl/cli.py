@@ -3,6 +3,7 @@ records rejected), 2 usage or settings, 75 another sync holds the lock (EX_TEMPF
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -147,8 +148,6 @@ async def _pass(sync, client, names, full_refresh, since):
 
 
 def _json(obj) -> str:
-    import json
-
     return json.dumps(obj, sort_keys=True)
 
 

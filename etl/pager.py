@@ -12,6 +12,7 @@ its rows and its removal from the plan are committed together.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 PAGE_SIZE = 100
 SPLIT_AFTER = 10  # pages read in one window before the rest of it is cut and split
@@ -67,7 +68,5 @@ def sdk_next_page(current: int | None) -> int:
 
 def iso_us(us: int) -> str:
     """RFC 3339 in UTC with microseconds (the API's filters take date-times)."""
-    from datetime import UTC, datetime, timedelta
-
     t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
