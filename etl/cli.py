@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from . import metrics
 from . import warehouse as wh
 from .client import ApiError, DodoClient
 from .settings import Settings, SettingsError
@@ -124,6 +125,15 @@ def _run_locked(settings, names, full_refresh, since, client_factory, stdout, st
         con.close()
         print(f"dodo-analytics sync: failed: {error}", file=stderr)
         print("Nothing was published; the next run resumes from the windows already saved.", file=stderr)
+        return EXIT_FAILED
+    try:
+        metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through)
+        metrics.tie_out(con)
+    except metrics.TieOutError as exc:
+        con.close()
+        print(
+            f"dodo-analytics sync: the metrics do not tie out, so nothing was published: {exc}", file=stderr
+        )
         return EXIT_FAILED
     try:
         wh.publish(con, settings.warehouse)

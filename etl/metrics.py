@@ -1,0 +1,240 @@
+"""The metric contract of METRICS.md as warehouse tables, rebuilt at every publish, and the tie-out
+check that refuses to publish numbers that do not add up.
+
+Tables rather than views: MRR history is rebuilt from every succeeded payment, which is too much to
+redo on each dashboard query over a million payments; rebuilt once per sync it costs seconds. Every
+statement runs in the sync's UTC session; the business time zone only buckets results.
+"""
+
+import math
+
+# Money stays BIGINT minor units; MRR is DOUBLE minor units, unrounded (rounded only at display).
+STATEMENTS = [
+    # -- parameters --------------------------------------------------------------------------------
+    """CREATE OR REPLACE TABLE metric_settings AS
+       SELECT $timezone::VARCHAR AS timezone, $grace_days::INTEGER AS grace_days,
+              $recovery_days::INTEGER AS recovery_days, $data_through::TIMESTAMPTZ AS data_through""",
+    # payments that count: not card updates, not zero-amount (METRICS "Excluded payments")
+    """CREATE OR REPLACE TABLE counted_payments AS
+       SELECT p.*, d.tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
+              timezone($timezone, p.created_at)::DATE AS local_day
+       FROM payments p LEFT JOIN payment_details d USING (payment_id)
+       WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
+    # -- revenue -----------------------------------------------------------------------------------
+    """CREATE OR REPLACE TABLE revenue_daily AS
+       WITH gross AS (
+           SELECT local_day AS day, currency, sum(total_amount) AS gross_volume, count(*) AS succeeded_payments,
+                  sum(tax) AS tax, count(tax) AS tax_known_payments
+           FROM counted_payments WHERE status = 'succeeded' GROUP BY ALL),
+       refunds AS (
+           SELECT timezone($timezone, created_at)::DATE AS day, currency, sum(amount) AS refunds
+           FROM refunds WHERE status = 'succeeded' GROUP BY ALL),
+       lost AS (
+           SELECT timezone($timezone, created_at)::DATE AS day, currency, sum(amount) AS disputes_lost
+           FROM disputes WHERE dispute_status = 'dispute_lost' GROUP BY ALL)
+       SELECT day, currency,
+              coalesce(gross_volume, 0)::BIGINT AS gross_volume,
+              coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments,
+              coalesce(refunds, 0)::BIGINT AS refunds,
+              coalesce(disputes_lost, 0)::BIGINT AS disputes_lost,
+              (coalesce(gross_volume, 0) - coalesce(refunds, 0) - coalesce(disputes_lost, 0))::BIGINT AS net_volume,
+              tax::BIGINT AS tax, coalesce(tax_known_payments, 0)::BIGINT AS tax_known_payments
+       FROM gross FULL JOIN refunds USING (day, currency) FULL JOIN lost USING (day, currency)
+       ORDER BY day, currency""",
+    # -- payment outcomes and failures ------------------------------------------------------------
+    """CREATE OR REPLACE TABLE payment_outcomes_daily AS
+       SELECT local_day AS day, currency,
+              count(*) FILTER (status = 'succeeded') AS succeeded,
+              count(*) FILTER (status = 'failed') AS failed,
+              count(*) FILTER (status IS DISTINCT FROM 'succeeded' AND status IS DISTINCT FROM 'failed') AS other,
+              -- NULL, not 0, for a day without a final payment
+              count(*) FILTER (status = 'succeeded')
+                  / nullif(count(*) FILTER (status IN ('succeeded', 'failed')), 0) AS success_rate
+       FROM counted_payments GROUP BY ALL ORDER BY day, currency""",
+    """CREATE OR REPLACE TABLE failures_by_reason AS
+       SELECT date_trunc('month', local_day)::DATE AS month, coalesce(error_code, 'unknown') AS error_code,
+              CASE WHEN error_code IS NULL THEN 'unknown'
+                   WHEN error_code IN (SELECT unnest($hard)) THEN 'hard'
+                   WHEN error_code IN (SELECT unnest($soft)) THEN 'soft' ELSE 'unclassified' END AS decline_type,
+              count(*) AS failed, sum(total_amount)::BIGINT AS amount, currency
+       FROM counted_payments WHERE status = 'failed' GROUP BY ALL ORDER BY month, failed DESC""",
+    # -- MRR: paid periods, segments, value intervals -----------------------------------------------
+    # One row per (payment, subscription) it pays for. The period is the payment's service period
+    # for that subscription when the API gives one, else [created_at, created_at + cycle). A renewal
+    # whose service periods are given but name none for the subscription bills usage only: no period.
+    """CREATE OR REPLACE TABLE paid_periods AS
+       WITH pay AS (
+           SELECT payment_id, created_at, total_amount, tax, currency, charge_type,
+                  CASE WHEN len(subscription_ids) > 0 THEN subscription_ids ELSE [subscription_id] END AS subs,
+                  CASE WHEN json_type(service_periods) = 'ARRAY' THEN from_json(service_periods,
+                       '[{"subscription_id":"VARCHAR","starts_at":"TIMESTAMPTZ","ends_at":"TIMESTAMPTZ","proration_factor":"VARCHAR"}]')
+                  END AS periods
+           FROM counted_payments
+           WHERE status = 'succeeded' AND (subscription_id IS NOT NULL OR len(subscription_ids) > 0)),
+       per_sub AS (
+           SELECT pay.*, unnest(subs) AS subscription_id FROM pay),
+       joined AS (
+           SELECT ps.*, s.customer_id, s.recurring_pre_tax_amount AS rpta, s.payment_frequency_interval AS unit,
+                  s.payment_frequency_count AS n,
+                  list_filter(ps.periods, lambda x: x.subscription_id = ps.subscription_id)[1] AS sp,
+                  sum(s.recurring_pre_tax_amount) OVER (PARTITION BY ps.payment_id) AS rpta_all,
+                  count(*) OVER (PARTITION BY ps.payment_id) AS sub_count
+           FROM per_sub ps JOIN subscriptions s USING (subscription_id)
+           WHERE NOT coalesce(s.on_demand, false))
+       SELECT payment_id, subscription_id, customer_id, currency, created_at,
+              coalesce(sp.starts_at, created_at) AS starts_at,
+              coalesce(sp.ends_at, timezone('UTC', timezone('UTC', created_at) + CASE unit
+                  WHEN 'Day' THEN to_days(n) WHEN 'Week' THEN to_days(7 * n)
+                  WHEN 'Month' THEN to_months(n) ELSE to_months(12 * n) END)) AS ends_at,
+              CASE WHEN sp.proration_factor IS NOT NULL AND TRY_CAST(sp.proration_factor AS DOUBLE) < 1
+                       THEN rpta  -- a prorated charge says little about the new monthly price
+                   WHEN tax IS NOT NULL AND sub_count = 1 THEN total_amount - tax
+                   WHEN tax IS NOT NULL THEN (total_amount - tax) * rpta / nullif(rpta_all, 0)
+                   ELSE rpta END::DOUBLE AS pre_tax,
+              CASE WHEN sp.proration_factor IS NOT NULL AND TRY_CAST(sp.proration_factor AS DOUBLE) < 1
+                       THEN 'recurring_pre_tax_amount'
+                   WHEN tax IS NOT NULL THEN 'total_minus_tax' ELSE 'recurring_pre_tax_amount' END AS amount_source,
+              n * CASE unit WHEN 'Day' THEN 12 / 365 WHEN 'Week' THEN 12 / 52 WHEN 'Month' THEN 1 ELSE 12 END
+                  AS months_per_cycle
+       FROM joined
+       WHERE NOT (periods IS NOT NULL AND sp IS NULL AND charge_type = 'renewal')""",
+    # Consecutive periods join while the next payment comes within grace_days of the previous end.
+    """CREATE OR REPLACE TABLE subscription_mrr_segments AS
+       WITH ordered AS (
+           SELECT *, pre_tax / months_per_cycle AS monthly_value,
+                  max(ends_at) OVER (PARTITION BY subscription_id ORDER BY starts_at, created_at, payment_id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+           FROM paid_periods),
+       flagged AS (
+           SELECT *, sum(CASE WHEN prev_end IS NULL OR created_at > prev_end + to_days($grace_days)
+                              THEN 1 ELSE 0 END)
+                     OVER (PARTITION BY subscription_id ORDER BY starts_at, created_at, payment_id) AS segment_no
+           FROM ordered),
+       segments AS (
+           SELECT subscription_id, segment_no, any_value(customer_id) AS customer_id, any_value(currency) AS currency,
+                  min(starts_at) AS segment_start, max(ends_at) AS last_period_end, count(*) AS payments,
+                  arg_max(monthly_value, (created_at, payment_id)) AS latest_monthly_value
+           FROM flagged GROUP BY subscription_id, segment_no)
+       SELECT g.subscription_id, g.customer_id, g.currency, g.segment_no, g.segment_start,
+              CASE WHEN s.status IN ('active', 'on_hold', 'pending')
+                        AND g.last_period_end > $data_through::TIMESTAMPTZ - to_days($grace_days)
+                        AND g.segment_no = max(g.segment_no) OVER (PARTITION BY g.subscription_id)
+                   THEN NULL ELSE g.last_period_end END AS segment_end,
+              g.last_period_end, g.payments, g.latest_monthly_value, s.status AS subscription_status
+       FROM segments g JOIN subscriptions s USING (subscription_id)""",
+    # Within a segment, each payment's monthly value holds from its creation to the next payment's.
+    """CREATE OR REPLACE TABLE mrr_intervals AS
+       WITH f AS (
+           SELECT p.subscription_id, p.customer_id, p.currency, p.payment_id, p.created_at,
+                  p.pre_tax / p.months_per_cycle AS monthly_value, g.segment_start,
+                  coalesce(g.segment_end, 'infinity'::TIMESTAMPTZ) AS segment_end
+           FROM paid_periods p
+           JOIN subscription_mrr_segments g ON g.subscription_id = p.subscription_id
+                AND p.starts_at >= g.segment_start AND p.starts_at < g.last_period_end)
+       SELECT subscription_id, customer_id, currency, monthly_value,
+              greatest(created_at, segment_start) AS valid_from,
+              least(coalesce(lead(created_at) OVER (PARTITION BY subscription_id, segment_start
+                                                    ORDER BY created_at, payment_id), segment_end),
+                    segment_end) AS valid_to
+       FROM f""",
+    # -- MRR per month and its movements -----------------------------------------------------------
+    """CREATE OR REPLACE TABLE mrr_boundaries AS
+       WITH bounds AS (
+           SELECT date_trunc('month', timezone($timezone, min(valid_from)))::DATE AS first_month,
+                  date_trunc('month', timezone($timezone, $data_through::TIMESTAMPTZ))::DATE AS last_month
+           FROM mrr_intervals WHERE monthly_value > 0)
+       SELECT m::DATE AS month, timezone($timezone, m::TIMESTAMP) AS t0,
+              least(timezone($timezone, (m + INTERVAL 1 MONTH)::TIMESTAMP), $data_through::TIMESTAMPTZ) AS t1
+       FROM bounds, generate_series(first_month::TIMESTAMP, last_month::TIMESTAMP, INTERVAL 1 MONTH) AS g(m)""",
+    """CREATE OR REPLACE TABLE customer_mrr_at AS
+       WITH instants AS (SELECT DISTINCT t FROM (SELECT t0 AS t FROM mrr_boundaries UNION SELECT t1 FROM mrr_boundaries))
+       SELECT i.t, v.customer_id, v.currency, sum(v.monthly_value) AS mrr
+       FROM instants i JOIN mrr_intervals v ON v.valid_from <= i.t AND i.t < v.valid_to
+       GROUP BY ALL HAVING sum(v.monthly_value) > 0""",
+    """CREATE OR REPLACE TABLE mrr_movements AS
+       WITH first_mrr AS (
+           SELECT customer_id, currency, min(valid_from) AS first_at FROM mrr_intervals WHERE monthly_value > 0
+           GROUP BY ALL),
+       pairs AS (
+           SELECT b.month, k.customer_id, k.currency, coalesce(a.mrr, 0) AS a, coalesce(z.mrr, 0) AS b
+           FROM mrr_boundaries b
+           JOIN (SELECT DISTINCT customer_id, currency FROM customer_mrr_at) k ON true
+           LEFT JOIN customer_mrr_at a ON a.t = b.t0 AND a.customer_id = k.customer_id AND a.currency = k.currency
+           LEFT JOIN customer_mrr_at z ON z.t = b.t1 AND z.customer_id = k.customer_id AND z.currency = k.currency
+           WHERE a.mrr IS NOT NULL OR z.mrr IS NOT NULL)
+       SELECT p.*, CASE
+                  WHEN a = 0 AND b > 0 AND f.first_at < b.t0 THEN 'reactivation'
+                  WHEN a = 0 AND b > 0 THEN 'new'
+                  WHEN a > 0 AND b = 0 THEN 'churn'
+                  WHEN a < b THEN 'expansion' WHEN b < a THEN 'contraction' ELSE 'unchanged' END AS movement
+       FROM pairs p JOIN mrr_boundaries b USING (month) JOIN first_mrr f USING (customer_id, currency)""",
+    """CREATE OR REPLACE TABLE mrr_monthly AS
+       WITH currencies AS (
+           SELECT currency, min(month) AS first_month FROM mrr_movements WHERE b > 0 OR a > 0 GROUP BY ALL),
+       grid AS (
+           SELECT b.month, c.currency FROM mrr_boundaries b JOIN currencies c ON b.month >= c.first_month)
+       SELECT g.month, g.currency,
+              coalesce(sum(m.a), 0)::DOUBLE AS mrr_start,
+              coalesce(sum(m.b) FILTER (movement = 'new'), 0)::DOUBLE AS new,
+              coalesce(sum(m.b) FILTER (movement = 'reactivation'), 0)::DOUBLE AS reactivation,
+              coalesce(sum(m.b - m.a) FILTER (movement = 'expansion'), 0)::DOUBLE AS expansion,
+              coalesce(sum(m.a - m.b) FILTER (movement = 'contraction'), 0)::DOUBLE AS contraction,
+              coalesce(sum(m.a) FILTER (movement = 'churn'), 0)::DOUBLE AS churn,
+              coalesce(sum(m.b), 0)::DOUBLE AS mrr_end,
+              count(*) FILTER (m.a > 0) AS customers_start,
+              count(*) FILTER (m.b > 0) AS customers_end,
+              count(*) FILTER (movement = 'churn') AS churned_customers
+       FROM grid g LEFT JOIN mrr_movements m USING (month, currency)
+       GROUP BY ALL ORDER BY g.currency, g.month""",
+]
+
+HARD = ("CARD_DECLINED", "DO_NOT_HONOR", "EXPIRED_CARD", "FRAUDULENT", "INVALID_ACCOUNT", "LOST_CARD",
+        "MANDATE_REQUIRED_SYSTEM", "PAYMENT_METHOD_PROVIDER_DECLINED", "PAYMENT_METHOD_UNSUPPORTED", "PICKUP_CARD",
+        "PROVIDER_UNSUPPORTED", "REVOCATION_OF_AUTHORIZATION", "STOLEN_CARD", "TRANSACTION_NOT_ALLOWED",
+        "TRANSACTION_NOT_APPROVED")  # fmt: skip
+SOFT = ("AUTHENTICATION_FAILURE", "AUTHENTICATION_REQUIRED", "AUTHENTICATION_TIMEOUT", "CARD_NOT_ACTIVATED",
+        "CARD_VELOCITY_EXCEEDED", "CUSTOMER_CANCELLED", "GENERIC_DECLINE", "INCORRECT_CVC", "INCORRECT_NUMBER",
+        "INSUFFICIENT_FUNDS", "INVALID_AMOUNT", "INVALID_CARD_NUMBER", "INVALID_CARD_OWNER", "INVALID_CVC",
+        "INVALID_EXPIRY_YEAR", "INVALID_PIN", "INVALID_REQUEST", "INVALID_UPI_ID", "LIMIT_EXCEEDED",
+        "LIVE_MODE_TEST_CARD", "MANDATE_INVALID", "MANDATE_REQUIRED", "NETWORK_ERROR", "NETWORK_TIMEOUT",
+        "ORDER_CREATION_FAILED", "PROCESSING_ERROR", "REENTER_TRANSACTION", "TRY_AGAIN_LATER", "UNKNOWN_ERROR")  # fmt: skip
+
+
+class TieOutError(Exception):
+    """The published numbers would not add up; the message names the month and currency."""
+
+
+def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:
+    """Rebuild every metric table inside the caller's connection (the working copy)."""
+    params = {"timezone": timezone, "grace_days": grace_days, "recovery_days": recovery_days,
+              "data_through": data_through, "hard": list(HARD), "soft": list(SOFT)}  # fmt: skip
+    for sql in STATEMENTS:
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        con.execute(sql, used)
+
+
+def tie_out(con) -> None:
+    """MRR identity per month and currency, continuity between months, and revenue against raw sums."""
+    rows = con.execute("SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, "
+                       "mrr_end FROM mrr_monthly ORDER BY currency, month").fetchall()  # fmt: skip
+    previous = {}
+    for month, currency, start, new, react, exp, contr, churn, end in rows:
+        expected = start + new + react + exp - contr - churn
+        if not math.isclose(end, expected, rel_tol=1e-9, abs_tol=1e-6):
+            raise TieOutError(f"MRR does not add up for {currency} {month:%Y-%m}: start {start:.2f} + movements "
+                              f"= {expected:.2f}, but the month ends at {end:.2f}")  # fmt: skip
+        if currency in previous and not math.isclose(previous[currency], start, rel_tol=1e-9, abs_tol=1e-6):
+            raise TieOutError(f"MRR of {currency} {month:%Y-%m} starts at {start:.2f} but the month before ended "
+                              f"at {previous[currency]:.2f}")  # fmt: skip
+        previous[currency] = end
+    mismatch = con.execute("""
+        SELECT currency, v.gross, r.gross FROM
+          (SELECT currency, sum(gross_volume) AS gross FROM revenue_daily GROUP BY ALL) v
+          FULL JOIN (SELECT currency, sum(total_amount) AS gross FROM counted_payments
+                     WHERE status = 'succeeded' GROUP BY ALL) r USING (currency)
+        WHERE v.gross IS DISTINCT FROM r.gross""").fetchall()
+    if mismatch:
+        currency, view, raw = mismatch[0]
+        raise TieOutError(
+            f"revenue_daily's gross volume for {currency} is {view} but the payments sum to {raw}"
+        )
