@@ -186,6 +186,110 @@ STATEMENTS = [
               count(*) FILTER (movement = 'churn') AS churned_customers
        FROM grid g LEFT JOIN mrr_movements m USING (month, currency)
        GROUP BY ALL ORDER BY g.currency, g.month""",
+    # churn, retention, ARPA and LTV per month (METRICS "Churn and retention")
+    """CREATE OR REPLACE TABLE churn_monthly AS
+       WITH m AS (
+           SELECT *, churned_customers / nullif(customers_start, 0) AS customer_churn_rate,
+                  (churn + contraction) / nullif(mrr_start, 0) AS gross_mrr_churn_rate,
+                  (churn + contraction - expansion - reactivation) / nullif(mrr_start, 0) AS net_mrr_churn_rate,
+                  mrr_end / nullif(customers_end, 0) AS arpa
+           FROM mrr_monthly)
+       SELECT month, currency, customers_start, customers_end, churned_customers, customer_churn_rate,
+              gross_mrr_churn_rate, net_mrr_churn_rate, 1 - net_mrr_churn_rate AS nrr, 1 - gross_mrr_churn_rate AS grr,
+              mrr_end AS mrr, 12 * mrr_end AS arr, arpa,
+              -- LTV = ARPA / mean customer churn rate of the last 3 complete months; NULL ("n/a") when 0
+              arpa / nullif(avg(customer_churn_rate) OVER (PARTITION BY currency ORDER BY month
+                                                           ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING), 0) AS ltv
+       FROM m ORDER BY currency, month""",
+    # cohorts: a customer's cohort is the month of their first MRR > 0
+    """CREATE OR REPLACE TABLE cohort_retention AS
+       WITH ends AS (SELECT month, t1 FROM mrr_boundaries),
+       cohort AS (
+           SELECT customer_id, currency, min(b.month) AS cohort
+           FROM customer_mrr_at c JOIN ends b ON c.t = b.t1 GROUP BY ALL),
+       sizes AS (
+           SELECT c.cohort, c.currency, count(*) AS cohort_size, sum(m.mrr) AS cohort_mrr
+           FROM cohort c JOIN ends b ON b.month = c.cohort
+           JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = c.customer_id AND m.currency = c.currency
+           GROUP BY ALL)
+       SELECT c.cohort, c.currency, datediff('month', c.cohort, b.month) AS months_since, b.month,
+              count(m.customer_id) AS customers, any_value(s.cohort_size) AS cohort_size,
+              count(m.customer_id) / any_value(s.cohort_size) AS logo_retention,
+              coalesce(sum(m.mrr), 0) AS mrr, any_value(s.cohort_mrr) AS cohort_mrr,
+              coalesce(sum(m.mrr), 0) / any_value(s.cohort_mrr) AS revenue_retention
+       FROM cohort c JOIN ends b ON b.month >= c.cohort
+       JOIN sizes s ON s.cohort = c.cohort AND s.currency = c.currency
+       LEFT JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = c.customer_id AND m.currency = c.currency
+       GROUP BY ALL ORDER BY c.currency, c.cohort, months_since""",
+    # current MRR per subscription, and the at-risk / scheduled-churn shares of it
+    """CREATE OR REPLACE TABLE subscription_mrr_now AS
+       SELECT v.subscription_id, v.customer_id, v.currency, v.monthly_value AS mrr, s.status,
+              s.cancel_at_next_billing_date
+       FROM mrr_intervals v JOIN subscriptions s USING (subscription_id)
+       WHERE v.valid_from <= $data_through::TIMESTAMPTZ AND $data_through::TIMESTAMPTZ < v.valid_to""",
+    """CREATE OR REPLACE TABLE mrr_at_risk AS
+       SELECT currency, sum(mrr) AS mrr,
+              coalesce(sum(mrr) FILTER (status = 'on_hold'), 0) AS at_risk_mrr,
+              count(*) FILTER (status = 'on_hold') AS at_risk_subscriptions,
+              coalesce(sum(mrr) FILTER (cancel_at_next_billing_date), 0) AS scheduled_churn_mrr,
+              count(*) FILTER (cancel_at_next_billing_date) AS scheduled_churn_subscriptions
+       FROM subscription_mrr_now GROUP BY ALL ORDER BY currency""",
+    # voluntary vs involuntary churn: involuntary when a churned customer's subscription that was
+    # paying at t0 has a failed payment after its last succeeded one
+    """CREATE OR REPLACE TABLE churn_by_type AS
+       WITH churned AS (
+           SELECT m.month, m.customer_id, m.currency, m.a AS churn, b.t0, b.t1
+           FROM mrr_movements m JOIN mrr_boundaries b USING (month) WHERE m.movement = 'churn'),
+       failed_after AS (
+           SELECT c.month, c.customer_id, c.currency,
+                  bool_or(EXISTS (SELECT 1 FROM counted_payments f WHERE f.subscription_id = v.subscription_id
+                                  AND f.status = 'failed' AND f.created_at > (
+                                      SELECT max(created_at) FROM counted_payments s
+                                      WHERE s.subscription_id = v.subscription_id AND s.status = 'succeeded')))
+                      AS involuntary
+           FROM churned c JOIN mrr_intervals v ON v.customer_id = c.customer_id AND v.currency = c.currency
+                AND v.valid_from <= c.t0 AND c.t0 < v.valid_to
+           GROUP BY ALL)
+       SELECT c.month, c.currency,
+              coalesce(sum(c.churn) FILTER (NOT coalesce(f.involuntary, false)), 0) AS voluntary_churn,
+              coalesce(sum(c.churn) FILTER (f.involuntary), 0) AS involuntary_churn,
+              count(*) FILTER (NOT coalesce(f.involuntary, false)) AS voluntary_customers,
+              count(*) FILTER (f.involuntary) AS involuntary_customers
+       FROM churned c LEFT JOIN failed_after f USING (month, customer_id, currency)
+       GROUP BY ALL ORDER BY currency, month""",
+    # recovery of failed subscription payments, by the month of the failure
+    """CREATE OR REPLACE TABLE recovery_monthly AS
+       WITH failed AS (
+           SELECT f.payment_id, f.subscription_id, f.currency, f.created_at,
+                  date_trunc('month', f.local_day)::DATE AS month,
+                  f.created_at <= $data_through::TIMESTAMPTZ - to_days($recovery_days) AS matured,
+                  EXISTS (SELECT 1 FROM counted_payments s WHERE s.subscription_id = f.subscription_id
+                          AND s.status = 'succeeded' AND s.created_at > f.created_at
+                          AND s.created_at <= f.created_at + to_days($recovery_days)) AS recovered
+           FROM counted_payments f WHERE f.status = 'failed' AND f.subscription_id IS NOT NULL)
+       SELECT month, currency, count(*) AS failed_subscription_payments,
+              count(*) FILTER (matured) AS matured, count(*) FILTER (matured AND recovered) AS recovered,
+              count(*) FILTER (matured AND recovered) / nullif(count(*) FILTER (matured), 0) AS recovery_rate
+       FROM failed GROUP BY ALL ORDER BY currency, month""",
+    """CREATE OR REPLACE TABLE revenue_monthly AS
+       SELECT date_trunc('month', day)::DATE AS month, currency, sum(gross_volume)::BIGINT AS gross_volume,
+              sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::BIGINT AS refunds,
+              sum(disputes_lost)::BIGINT AS disputes_lost, sum(net_volume)::BIGINT AS net_volume,
+              sum(refunds) / nullif(sum(gross_volume), 0) AS refund_rate,
+              sum(gross_volume) / nullif(sum(succeeded_payments), 0) AS average_order_value
+       FROM revenue_daily GROUP BY ALL ORDER BY currency, month""",
+    """CREATE OR REPLACE TABLE dispute_activity_monthly AS
+       WITH opened AS (
+           SELECT date_trunc('month', timezone($timezone, created_at))::DATE AS month, currency, count(*) AS opened,
+                  count(*) FILTER (dispute_status = 'dispute_lost') AS lost, sum(amount) AS amount
+           FROM disputes GROUP BY ALL),
+       paid AS (
+           SELECT date_trunc('month', day)::DATE AS month, currency, sum(succeeded_payments) AS succeeded_payments
+           FROM revenue_daily GROUP BY ALL)
+       SELECT month, currency, coalesce(opened, 0) AS disputes_opened, coalesce(lost, 0) AS disputes_lost_count,
+              coalesce(amount, 0)::BIGINT AS disputed_amount, coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments,
+              coalesce(opened, 0) / nullif(succeeded_payments, 0) AS dispute_rate
+       FROM opened FULL JOIN paid USING (month, currency) ORDER BY currency, month""",
 ]
 
 HARD = ("CARD_DECLINED", "DO_NOT_HONOR", "EXPIRED_CARD", "FRAUDULENT", "INVALID_ACCOUNT", "LOST_CARD",

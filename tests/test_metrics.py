@@ -237,3 +237,77 @@ def test_the_mrr_identity_holds_on_random_simulated_businesses(tmp_path_factory)
             assert rows(con, "SELECT count(*) FROM mrr_monthly WHERE mrr_end > 0")[0][0] > 0
 
     check()
+
+
+def test_churn_retention_arpa_and_ltv(con):
+    got = {(str(m), c): r for m, c, *r in rows(con, "SELECT month, currency, customer_churn_rate, gross_mrr_churn_rate, "
+                                                   "net_mrr_churn_rate, nrr, grr, arpa, ltv FROM churn_monthly")}  # fmt: skip
+    # February USD: 1 of 4 customers churned (H, 1000 of 4800)
+    assert got[("2026-02-01", "USD")] == pytest.approx([0.25, 1000 / 4800, 1000 / 4800, 1 - 1000 / 4800,
+                                                        1 - 1000 / 4800, 4800 / 4, None], nan_ok=True)  # fmt: skip
+    # March USD: contraction 300, reactivation 1000: net churn is negative, NRR above 1
+    cust, gross, net, nrr, grr, arpa, _ = got[("2026-03-01", "USD")]
+    assert (cust, gross, net, nrr, grr, arpa) == pytest.approx((0, 300 / 4800, -700 / 4800, 1 + 700 / 4800,
+                                                                1 - 300 / 4800, 5500 / 5))  # fmt: skip
+    # April: ARPA 1100 / mean churn of Jan (no customers: n/a), Feb 0.25, Mar 0 = 0.125 -> 8800
+    assert got[("2026-04-01", "USD")][-1] == pytest.approx(8800)
+    assert got[("2026-01-01", "USD")][-1] is None  # no complete month before: n/a
+
+
+def test_cohorts(con):
+    usd_jan = rows(con, "SELECT months_since, customers, cohort_size, logo_retention, mrr, revenue_retention "
+                        "FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-01-01' ORDER BY 1")  # fmt: skip
+    assert usd_jan == [
+        (0, 4, 4, 1.0, 4800, 1.0),  # A, C, D, H
+        (1, 3, 4, 0.75, 3800, pytest.approx(3800 / 4800)),  # H gone at the end of February
+        (2, 4, 4, 1.0, 4500, pytest.approx(4500 / 4800)),  # H back, C down to 500
+        (3, 4, 4, 1.0, 4500, pytest.approx(4500 / 4800)),
+    ]
+    assert rows(con, "SELECT cohort_size FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-02-01' "
+                     "AND months_since = 0") == [(1,)]  # fmt: skip
+
+
+def test_churn_types_and_recovery(con):
+    assert rows(
+        con, "SELECT month, currency, voluntary_churn, involuntary_churn FROM churn_by_type ORDER BY 2"
+    ) == [
+        (date(2026, 2, 1), "EUR", 0, 900),  # E's renewal failed after its last success
+        (date(2026, 2, 1), "USD", 1000, 0),  # H cancelled
+    ]
+    assert rows(
+        con,
+        "SELECT month, currency, failed_subscription_payments, matured, recovered, recovery_rate "
+        "FROM recovery_monthly ORDER BY currency",
+    ) == [  # fmt: skip
+        (date(2026, 2, 1), "EUR", 1, 1, 0, 0.0),
+        (
+            date(2026, 3, 1),
+            "USD",
+            1,
+            0,
+            0,
+            None,
+        ),  # the Mar 14 failure is younger than 30 days: not in a rate yet
+    ]
+
+
+def test_revenue_months_and_disputes(con):
+    feb = rows(con, "SELECT gross_volume, refunds, refund_rate FROM revenue_monthly "
+                    "WHERE month = '2026-02-01' AND currency = 'USD'")[0]  # fmt: skip
+    assert feb == (17800, 200, pytest.approx(200 / 17800))  # A 1000 + B 14000 + C 800 + D 2000
+    assert rows(con, "SELECT disputes_opened, disputes_lost_count, disputed_amount, succeeded_payments, dispute_rate "
+                     "FROM dispute_activity_monthly WHERE month = '2026-03-01' AND currency = 'USD'") == [
+        (1, 1, 2000, 5, 0.2)
+    ]  # fmt: skip
+
+
+def test_at_risk_and_scheduled_churn(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
+    build(con)
+    con.execute("UPDATE subscriptions SET status = 'on_hold' WHERE subscription_id = 'sD'")
+    con.execute("UPDATE subscriptions SET cancel_at_next_billing_date = true WHERE subscription_id = 'sA'")
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    assert rows(
+        con, "SELECT mrr, at_risk_mrr, scheduled_churn_mrr FROM mrr_at_risk WHERE currency = 'USD'"
+    ) == [(5500, 2000, 1000)]
+    con.close()
