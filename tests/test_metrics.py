@@ -10,6 +10,8 @@ Scenario (UTC unless a test says otherwise; data_through 2026-04-01T00:00:00Z; g
   F  JPY monthly 3000 yen paid Mar 2
   G  USD weekly 520 paid Mar 5 then cancelled: starts and stops inside March
   H  USD monthly 1000 paid Jan 2, cancelled; a new subscription paid Mar 10 (reactivation)
+  K  KWD monthly 2.763 KWD paid Jan 25, downgraded to 1.500 on Feb 25, not paid since (in grace)
+  T  USD trial: only the zero-amount card set-up of Feb 20, so no MRR
   plus: a 200 refund of A's Feb 15 payment on Feb 20; D's Mar 5 payment lost a dispute of 2000 on Mar 25;
   a processing USD payment on Mar 20; a card update (zero amount) on Mar 21.
 
@@ -60,6 +62,7 @@ def build(con) -> None:
         ("sD", "D", "USD", 2000, "Month", "active"), ("sE", "E", "EUR", 900, "Month", "cancelled"),
         ("sF", "F", "JPY", 3000, "Month", "active"), ("sG", "G", "USD", 520, "Week", "cancelled"),
         ("sH1", "H", "USD", 1000, "Month", "cancelled"), ("sH2", "H", "USD", 1000, "Month", "active"),
+        ("sK", "K", "KWD", 1500, "Month", "active"), ("sT", "T", "USD", 2900, "Month", "active"),
     ]:  # fmt: skip
         add_sub(con, sub, customer, currency, rpta, unit, status=status)
     for pid, when, total, cur, cust, sub, extra in [
@@ -85,6 +88,9 @@ def build(con) -> None:
         ("pG1", "2026-03-05", 520, "USD", "G", "sG", {"charge": "new"}),
         ("pH1", "2026-01-02", 1000, "USD", "H", "sH1", {"charge": "new"}),
         ("pH2", "2026-03-10", 1000, "USD", "H", "sH2", {"charge": "new"}),
+        ("pK1", "2026-01-25", 2763, "KWD", "K", "sK", {"charge": "new"}),  # 2.763 KWD: three decimals
+        ("pK2", "2026-02-25", 1500, "KWD", "K", "sK", {}),  # downgraded to 1.500 KWD
+        ("pT0", "2026-02-20", 0, "USD", "T", "sT", {"charge": "new"}),  # a trial's zero-amount card set-up
         ("pP", "2026-03-20", 4900, "USD", "A", None, {"status": "processing", "detail": False}),
         ("pU", "2026-03-21", 0, "USD", "A", "sA", {"card_update": True, "charge": None}),
     ]:  # fmt: skip
@@ -121,6 +127,12 @@ def test_mrr_movements_per_month_and_currency(con):
         # JPY starts in March (zero-decimal: 3000 yen stays 3000)
         (date(2026, 3, 1), "JPY", 0, 3000, 0, 0, 0, 0, 3000, 0, 1, 0),
         (date(2026, 4, 1), "JPY", 3000, 0, 0, 0, 0, 0, 3000, 1, 1, 0),
+        # KWD (three decimals, in fils): K downgrades in February; its Mar 25 renewal is late but inside
+        # the 30 grace days of an active subscription, so March and April keep 1500
+        (date(2026, 1, 1), "KWD", 0, 2763, 0, 0, 0, 0, 2763, 0, 1, 0),
+        (date(2026, 2, 1), "KWD", 2763, 0, 0, 0, 1263, 0, 1500, 1, 1, 0),
+        (date(2026, 3, 1), "KWD", 1500, 0, 0, 0, 0, 0, 1500, 1, 1, 0),
+        (date(2026, 4, 1), "KWD", 1500, 0, 0, 0, 0, 0, 1500, 1, 1, 0),
         # USD January: A 1000 + C 800 + D 2000 (upgraded before Feb 1) + H 1000, all new
         (date(2026, 1, 1), "USD", 0, 4800, 0, 0, 0, 0, 4800, 0, 4, 0),
         # February: B new 1000 (annual 12000 pre-tax / 12), H churns 1000
@@ -153,6 +165,7 @@ def test_segments_trace_every_subscription(con):
     sources = dict(rows(con, "SELECT payment_id, amount_source FROM paid_periods"))
     assert sources["pD2"] == "recurring_pre_tax_amount" and sources["pB1"] == "total_minus_tax"
     assert "pU" not in sources and "pA0" not in sources  # card updates and failures pay for nothing
+    assert "sT" not in segments and "pT0" not in sources  # a trial is worth 0 until its first charge
 
 
 def test_revenue_daily(con):
