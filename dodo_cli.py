@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from dashboard import cli as dashboard_cli
 from etl import cli as etl_cli
 from sandbox import cli as sandbox_cli
 
@@ -12,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sandbox_cli.add_parser(sub)
     etl_cli.add_parser(sub)
+    dashboard_cli.add_parsers(sub)
     demo_parser = sub.add_parser(
         "demo", help="run the demo: a simulated business, synced into var/demo.duckdb"
     )
@@ -23,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_cli.run(args)
     if args.command == "sync":
         return etl_cli.run(args)
+    if args.command == "dashboard":
+        return dashboard_cli.serve(args)
+    if args.command == "export":
+        return dashboard_cli.export(args)
     if args.command == "demo":
         import demo
 

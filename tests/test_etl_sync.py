@@ -12,8 +12,8 @@ from datetime import timedelta
 import duckdb
 import httpx
 import pytest
-from conftest import RO_KEY, FakeClock, make_api
 
+from conftest import RO_KEY, FakeClock, make_api
 from etl import cli
 from etl import warehouse as wh
 from etl.client import DodoClient

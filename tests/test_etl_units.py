@@ -14,8 +14,8 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from conftest import FakeClock, client_for, make_api
 
+from conftest import FakeClock, client_for, make_api
 from etl.client import (
     MAX_RETRIES,
     ApiError,

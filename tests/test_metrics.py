@@ -234,9 +234,10 @@ def test_a_gap_between_months_fails(con):
 def test_the_mrr_identity_holds_on_random_simulated_businesses(tmp_path_factory):
     """Property: whatever the seed, a synced business publishes (the sync runs the tie-out) and ties out."""
     import duckdb
-    from conftest import make_api
     from hypothesis import given, settings
     from hypothesis import strategies as st
+
+    from conftest import make_api
     from test_etl_sync import Harness
 
     @settings(max_examples=4, deadline=None, derandomize=True)

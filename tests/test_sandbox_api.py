@@ -4,8 +4,8 @@ import json
 
 import httpx
 import pytest
-from conftest import RO_KEY, RW_KEY, FakeClock, client_for, make_api
 
+from conftest import RO_KEY, RW_KEY, FakeClock, client_for, make_api
 from sandbox.faults import FaultConfig, Faults
 
 LISTS = ["/payments", "/subscriptions", "/refunds", "/disputes", "/customers", "/balances/ledger", "/payouts"]

@@ -3,11 +3,11 @@
 from collections import defaultdict
 
 import pytest
-from conftest import client_for, make_api
-from test_sandbox_api import read_all
 
+from conftest import client_for, make_api
 from sandbox.catalog import EXPONENT
 from sandbox.clock import add_interval, parse_iso
+from test_sandbox_api import read_all
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from conftest import RO_KEY, client_for
-from test_sandbox_api import read_all
 
 import dodo_cli
+from conftest import RO_KEY, client_for
 from sandbox.api import SandboxAPI
 from sandbox.clock import parse_iso
 from sandbox.data import FixtureData, FixtureError
 from sandbox.server import ASGIApp
+from test_sandbox_api import read_all
 
 FIXTURE = Path(__file__).parent / "data" / "fixture_small"
 

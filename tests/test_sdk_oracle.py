@@ -17,9 +17,9 @@ import dodopayments
 import httpx
 import pydantic
 import pytest
-from conftest import RO_KEY, make_api
 from dodopayments import types as T
 
+from conftest import RO_KEY, make_api
 from sandbox.server import SandboxTransport
 
 BASE = "http://sandbox.test"

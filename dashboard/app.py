@@ -1,0 +1,20 @@
+"""Dodo Analytics dashboard: `dodo-analytics dashboard --warehouse PATH` or `streamlit run dashboard/app.py`."""
+
+import streamlit as st
+
+from dashboard import ui
+
+st.set_page_config(page_title="Dodo Analytics", page_icon=":bar_chart:", layout="wide")
+if not ui.password_ok():
+    st.stop()
+pages = [
+    st.Page("views/overview.py", title="Overview", default=True),
+    st.Page("views/revenue.py", title="Revenue"),
+    st.Page("views/subscriptions.py", title="Subscriptions & churn"),
+    st.Page("views/failures.py", title="Failures"),
+    st.Page("views/records.py", title="Records"),
+    st.Page("views/exports.py", title="Exports"),
+]
+page = st.navigation(pages)
+ui.sidebar()
+page.run()

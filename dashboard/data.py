@@ -1,0 +1,74 @@
+"""The dashboard's only door to the warehouse: a fresh in-memory DuckDB per query that ATTACHes the
+published file READ_ONLY and closes it again, so a publish (an atomic file swap) is seen on the
+next rerun and an open dashboard never holds a lock a sync would need. Results are cached per
+(file identity, query, parameters): a publish changes the identity, so nothing stale is served."""
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from dashboard import DEFAULT_WAREHOUSE
+
+EPOCH_DAY = date(1970, 1, 1)  # "all time" starts here
+
+
+class NoWarehouse(Exception):
+    """There is no published warehouse yet; the message says what to run."""
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("DODO_ANALYTICS_WAREHOUSE", "").strip() or DEFAULT_WAREHOUSE)
+
+
+def identity(path: Path) -> tuple | None:
+    """(inode, mtime, size) of the published file: changes with every publish."""
+    try:
+        s = path.stat()
+    except FileNotFoundError:
+        return None
+    return (s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached(path: str, ident: tuple, sql: str, params: tuple) -> pd.DataFrame:
+    return read(path, sql, params)
+
+
+def read(path: str, sql: str, params: tuple = ()) -> pd.DataFrame:
+    """Run one read-only query; values always travel as parameters, never inside the SQL text."""
+    with duckdb.connect(":memory:") as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("ATTACH ? AS w (READ_ONLY)", [path])
+        con.execute("USE w")
+        return con.execute(sql, list(params)).fetchdf()
+
+
+def query(sql: str, params: tuple = ()) -> pd.DataFrame:
+    path = warehouse_path()
+    ident = identity(path)
+    if ident is None:
+        raise NoWarehouse(f"No warehouse at {path} yet. Run `dodo-analytics sync` (or `make demo`) first.")
+    try:
+        return _cached(str(path), ident, sql, tuple(params))
+    except duckdb.IOException:
+        # the file was swapped between stat and open: read the new one
+        return _cached(str(path), identity(path), sql, tuple(params))
+
+
+def status() -> dict:
+    """What the published data describes: data_through, the last run and its age."""
+    runs = query("SELECT data_through, finished_at, status, error FROM sync_runs WHERE status <> 'running' "
+                 "ORDER BY run_id DESC LIMIT 1")  # fmt: skip
+    settings = query("SELECT * FROM metric_settings")
+    if runs.empty:
+        raise NoWarehouse("The warehouse has no completed sync yet. Run `dodo-analytics sync`.")
+    row = runs.iloc[0]
+    through = row["data_through"].to_pydatetime()
+    return {"data_through": through, "status": row["status"], "error": row["error"],
+            "age_hours": (datetime.now(UTC) - through).total_seconds() / 3600,
+            "timezone": settings["timezone"].iloc[0], "grace_days": int(settings["grace_days"].iloc[0]),
+            "recovery_days": int(settings["recovery_days"].iloc[0])}  # fmt: skip

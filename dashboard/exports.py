@@ -1,0 +1,151 @@
+"""CSV exports for finance: the whole filtered set, Dodo-style column names, amounts in major units
+with each currency's own decimals, timestamps with their zone, UTF-8 with a BOM for spreadsheets,
+and every text cell that a spreadsheet would run as a formula neutralised. Pure functions: a
+`reader(sql, params) -> DataFrame` is passed in, so the dashboard and the CLI share them."""
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pandas as pd
+
+ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split())
+THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def exponent(currency: str) -> int:
+    return 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
+
+
+def major(amount, currency: str) -> str | None:
+    """Minor units (int, or float for MRR) as major-unit text: 1234 USD -> '12.34', 1234 JPY -> '1234'."""
+    if amount is None or pd.isna(amount):
+        return None
+    e = exponent(currency)
+    value = Decimal(str(amount)).scaleb(-e).quantize(Decimal(1).scaleb(-e), rounding=ROUND_HALF_EVEN)
+    return f"{value:f}"
+
+
+def neutralise(column: pd.Series) -> pd.Series:
+    """Prefix a quote to text that starts like a formula, so a spreadsheet shows it instead of running it."""
+    text = column.astype("string")
+    risky = text.str.startswith(FORMULA_START).fillna(False)
+    return text.mask(risky, "'" + text)
+
+
+# what -> (SQL over the warehouse, time column, {column: export name}, money columns)
+EXPORTS = {
+    "payments": (
+        """SELECT p.payment_id, p.created_at, p.customer_id, p.customer_email, p.customer_name, p.total_amount,
+                  p.currency, d.tax, p.status, p.payment_method, p.subscription_id, p.charge_type, p.refund_status,
+                  p.dispute_status, d.error_code
+           FROM payments p LEFT JOIN payment_details d USING (payment_id)""",
+        {"payment_id": "Payment ID", "created_at": "Created At", "customer_id": "Customer ID",
+         "customer_email": "Customer Email", "customer_name": "Customer Name", "total_amount": "Amount",
+         "currency": "Currency", "tax": "Tax", "status": "Payment Status", "payment_method": "Payment Method",
+         "subscription_id": "Subscription ID", "charge_type": "Charge Type", "refund_status": "Refund Status",
+         "dispute_status": "Dispute Status", "error_code": "Error Code"},
+        ("total_amount", "tax"),
+    ),
+    "refunds": (
+        "SELECT refund_id, payment_id, created_at, amount, currency, status, is_partial, reason FROM refunds",
+        {"refund_id": "Refund ID", "payment_id": "Payment ID", "created_at": "Created At", "amount": "Amount",
+         "currency": "Currency", "status": "Refund Status", "is_partial": "Is Partial", "reason": "Reason"},
+        ("amount",),
+    ),
+    "disputes": (
+        "SELECT dispute_id, payment_id, created_at, amount, currency, dispute_stage, dispute_status FROM disputes",
+        {"dispute_id": "Dispute ID", "payment_id": "Payment ID", "created_at": "Created At", "amount": "Amount",
+         "currency": "Currency", "dispute_stage": "Dispute Stage", "dispute_status": "Dispute Status"},
+        ("amount",),
+    ),
+    "subscriptions": (
+        """SELECT subscription_id, created_at, customer_id, customer_email, product_id, product_name, status,
+                  currency, recurring_pre_tax_amount, quantity, payment_frequency_count, payment_frequency_interval,
+                  next_billing_date, cancelled_at, cancel_at_next_billing_date FROM subscriptions""",
+        {"subscription_id": "Subscription ID", "created_at": "Created At", "customer_id": "Customer ID",
+         "customer_email": "Customer Email", "product_id": "Product ID", "product_name": "Product Name",
+         "status": "Subscription Status", "currency": "Currency", "recurring_pre_tax_amount": "Recurring Pre Tax Amount",
+         "quantity": "Quantity", "payment_frequency_count": "Payment Frequency Count",
+         "payment_frequency_interval": "Payment Frequency Interval", "next_billing_date": "Next Billing Date",
+         "cancelled_at": "Cancelled At", "cancel_at_next_billing_date": "Cancel At Next Billing Date"},
+        ("recurring_pre_tax_amount",),
+    ),
+    "customers": (
+        "SELECT customer_id, created_at, name, email, phone_number FROM customers",
+        {"customer_id": "Customer ID", "created_at": "Created At", "name": "Customer Name", "email": "Customer Email",
+         "phone_number": "Phone Number"},
+        (),
+    ),
+    "mrr_movements": (
+        """SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, mrr_end,
+                  customers_start, customers_end, churned_customers FROM mrr_monthly""",
+        {"month": "Month", "currency": "Currency", "mrr_start": "MRR Start", "new": "New",
+         "reactivation": "Reactivation", "expansion": "Expansion", "contraction": "Contraction", "churn": "Churn",
+         "mrr_end": "MRR End", "customers_start": "Customers Start", "customers_end": "Customers End",
+         "churned_customers": "Churned Customers"},
+        ("mrr_start", "new", "reactivation", "expansion", "contraction", "churn", "mrr_end"),
+    ),
+    "revenue_monthly": (
+        """SELECT month, currency, gross_volume, refunds, disputes_lost, net_volume, succeeded_payments
+           FROM revenue_monthly""",
+        {"month": "Month", "currency": "Currency", "gross_volume": "Gross Volume", "refunds": "Refunds",
+         "disputes_lost": "Disputes Lost", "net_volume": "Net Volume", "succeeded_payments": "Succeeded Payments"},
+        ("gross_volume", "refunds", "disputes_lost", "net_volume"),
+    ),
+}  # fmt: skip
+
+
+def select(
+    what: str, start: date | None, end: date | None, currency: str | None, timezone: str
+) -> tuple[str, list]:
+    """The SQL and parameters for one export: the whole filtered set, oldest first. Dates are local
+    days in the business time zone, both inclusive."""
+    sql, _, _ = EXPORTS[what]
+    time_column = "month" if what in ("mrr_movements", "revenue_monthly") else "created_at"
+    where, params = [], []
+    if time_column == "month":
+        if start:
+            where.append("month >= date_trunc('month', ?::DATE)")
+            params.append(start)
+        if end:
+            where.append("month <= ?::DATE")
+            params.append(end)
+    else:
+        if start:
+            where.append("timezone(?, created_at)::DATE >= ?::DATE")
+            params += [timezone, start]
+        if end:
+            where.append("timezone(?, created_at)::DATE <= ?::DATE")
+            params += [timezone, end]
+    if currency:
+        where.append("currency = ?")
+        params.append(currency)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT * FROM ({sql}){clause} ORDER BY {time_column}, 1", params
+
+
+def frame(what: str, rows: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Rows of `select` as the export: formatted money, zoned timestamps, neutralised text, named columns."""
+    _, names, money = EXPORTS[what]
+    out = pd.DataFrame(index=rows.index)
+    for column, title in names.items():
+        values = rows[column]
+        if column in money:
+            out[title] = [major(v, c) for v, c in zip(values, rows["currency"], strict=True)]
+        elif isinstance(values.dtype, pd.DatetimeTZDtype):
+            out[title] = values.dt.tz_convert(timezone).map(lambda t: None if pd.isna(t) else t.isoformat())
+        elif values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            out[title] = neutralise(values)
+        else:
+            out[title] = values
+    return out
+
+
+def to_csv(export: pd.DataFrame) -> bytes:
+    return export.to_csv(index=False).encode("utf-8-sig")  # the BOM makes spreadsheets read UTF-8
+
+
+def build(what: str, reader, start=None, end=None, currency=None, timezone="UTC") -> bytes:
+    sql, params = select(what, start, end, currency, timezone)
+    return to_csv(frame(what, reader(sql, params), timezone))

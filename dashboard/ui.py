@@ -1,0 +1,109 @@
+"""What every page shares: the password gate, the sidebar filters, the "data through" stamp and the
+empty state. Filters live in st.session_state under fixed keys, so they survive page changes."""
+
+import hmac
+import os
+from datetime import date, timedelta
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.exports import major
+
+PRESETS = ("Last 30 days", "Last 90 days", "Last 12 months", "Year to date", "All time", "Custom")
+STALE_HOURS = float(os.environ.get("DODO_ANALYTICS_STALE_HOURS", "26"))
+
+
+def password_ok() -> bool:
+    """With a `password` in .streamlit/secrets.toml, nothing renders before it is given."""
+    try:
+        expected = st.secrets.get("password")
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        expected = None
+    if not expected or st.session_state.get("authenticated"):
+        return True
+    given = st.text_input("Password", type="password")
+    if given and hmac.compare_digest(given.encode(), str(expected).encode()):
+        st.session_state["authenticated"] = True
+        st.rerun()
+    if given:
+        st.error("Wrong password.")
+    return False
+
+
+def sidebar() -> None:
+    """The shared filters. Dates are local days in the business time zone, both inclusive."""
+    try:
+        currencies = data.query(
+            "SELECT currency FROM revenue_daily GROUP BY 1 ORDER BY sum(succeeded_payments) DESC"
+        )
+    except data.NoWarehouse:
+        return
+    options = list(currencies["currency"]) or ["USD"]
+    with st.sidebar:
+        st.selectbox("Currency", options, key="currency", help="Money is never added across currencies.")
+        st.selectbox("Period", PRESETS, key="preset")
+        if st.session_state.get("preset") == "Custom":
+            st.date_input("From", key="custom_from", value=date.today() - timedelta(days=30))
+            st.date_input("To", key="custom_to", value=date.today())
+        mode = os.environ.get("DODO_PAYMENTS_ENVIRONMENT", "")
+        if mode:
+            st.caption(f"Mode: {'TEST' if mode == 'test_mode' else 'LIVE'}")
+
+
+def period(today: date) -> tuple[date | None, date]:
+    """(first day or None for all time, last day) of the selected period, ending at `today`."""
+    preset = st.session_state.get("preset", PRESETS[1])
+    if preset == "Custom":
+        return st.session_state.get("custom_from"), st.session_state.get("custom_to", today)
+    start = {"Last 30 days": today - timedelta(days=29), "Last 90 days": today - timedelta(days=89),
+             "Last 12 months": today - timedelta(days=364), "Year to date": date(today.year, 1, 1),
+             "All time": None}[preset]  # fmt: skip
+    return start, today
+
+
+def header(title: str) -> dict | None:
+    """Title, 'data through' stamp (a warning when old or when the last sync failed); None with an
+    explanation instead of a page when there is no data yet."""
+    st.title(title)
+    try:
+        info = data.status()
+    except data.NoWarehouse as exc:
+        st.info(str(exc))
+        return None
+    age = info["age_hours"]
+    stamp = f"Data through {info['data_through']:%Y-%m-%d %H:%M} UTC ({_age(age)} ago)"
+    if info["status"] == "failed":
+        st.warning(f"{stamp}. The last sync failed: {info['error']}")
+    elif age > STALE_HOURS:
+        st.warning(f"{stamp}. The data is older than {STALE_HOURS:.0f} hours: is the sync running?")
+    else:
+        st.caption(stamp)
+    info["currency"] = st.session_state.get("currency") or "USD"
+    info["start"], info["end"] = period(_local_today(info))
+    return info
+
+
+def _local_today(info) -> date:
+    from zoneinfo import ZoneInfo
+
+    return info["data_through"].astimezone(ZoneInfo(info["timezone"])).date()
+
+
+def _age(hours: float) -> str:
+    return (
+        f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+    )
+
+
+def missing(value) -> bool:
+    return value is None or value != value  # None, NaN or NA
+
+
+def money(amount, currency: str) -> str:
+    text = major(amount, currency)
+    return (
+        "n/a"
+        if text is None
+        else f"{float(text):,.{len(text.split('.')[1]) if '.' in text else 0}f} {currency}"
+    )

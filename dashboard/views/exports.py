@@ -1,0 +1,17 @@
+import streamlit as st
+
+from dashboard import data, exports, ui
+
+info = ui.header("Exports")
+if info is None:
+    st.stop()
+cur, start, end = info["currency"], info["start"], info["end"]
+st.caption(f"CSV for finance: the whole filtered set ({cur}, {start or 'all time'} to {end}, days in "
+           f"{info['timezone']}), amounts in major units with each currency's decimals, UTF-8 with a BOM.")  # fmt: skip
+what = st.selectbox("Export", list(exports.EXPORTS), format_func=lambda w: w.replace("_", " ").capitalize())
+body = exports.build(what, lambda sql, params: data.query(sql, tuple(params)), start, end,
+                     None if what == "customers" else cur, info["timezone"])  # fmt: skip
+st.download_button(f"Download {what}.csv", body, file_name=f"{what}-{cur}-{start or 'all'}-{end}.csv",
+                   mime="text/csv")  # fmt: skip
+st.caption("The same files from cron: `dodo-analytics export --what payments --from 2026-01-01 --to 2026-01-31 "
+           "--out payments.csv`")  # fmt: skip

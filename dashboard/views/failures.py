@@ -1,0 +1,46 @@
+import streamlit as st
+
+from dashboard import data, figures, ui
+
+info = ui.header("Failures")
+if info is None:
+    st.stop()
+cur, start, end = info["currency"], info["start"] or data.EPOCH_DAY, info["end"]
+daily = data.query("SELECT date_trunc('week', day)::DATE AS week, sum(succeeded) succeeded, sum(failed) failed, "
+                   "sum(other) other, sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) success_rate, "
+                   "sum(failed) / nullif(sum(succeeded) + sum(failed), 0) failure_rate "
+                   "FROM payment_outcomes_daily WHERE currency = ? AND day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+                   (cur, start, end))  # fmt: skip
+unknown = data.query("SELECT count(*) n FROM counted_payments WHERE status = 'failed' AND error_code IS NULL "
+                     "AND currency = ? AND local_day BETWEEN ? AND ?", (cur, start, end)).iloc[0]["n"]  # fmt: skip
+totals = daily[["succeeded", "failed", "other"]].sum()
+final = totals["succeeded"] + totals["failed"]
+c = st.columns(4)
+c[0].metric("Success rate", "n/a" if not final else f"{totals['succeeded'] / final:.1%}")
+c[1].metric("Failed payments", f"{int(totals['failed']):,}")
+c[2].metric("Not final (processing, cancelled, ...)", f"{int(totals['other']):,}")
+c[3].metric("Failures with reason not fetched yet", f"{int(unknown):,}")
+st.plotly_chart(figures.lines(daily, "week", {"success_rate": "Success rate", "failure_rate": "Failure rate"},
+                              title="Payment outcomes by week"))  # fmt: skip
+reasons = data.query("SELECT error_code, decline_type, sum(failed) failed, sum(amount) amount FROM failures_by_reason "
+                     "WHERE currency = ? AND month BETWEEN date_trunc('month', ?::DATE) AND ? GROUP BY ALL "
+                     "ORDER BY failed DESC", (cur, start, end))  # fmt: skip
+st.plotly_chart(
+    figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
+)
+st.dataframe(reasons, hide_index=True)
+by = data.query("SELECT coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
+                "count(*) failed FROM counted_payments c LEFT JOIN payment_details d USING (payment_id) "
+                "WHERE c.status = 'failed' AND currency = ? AND local_day BETWEEN ? AND ? GROUP BY ALL",
+                (cur, start, end))  # fmt: skip
+left, right = st.columns(2)
+left.plotly_chart(figures.bars(by.groupby("method", as_index=False)["failed"].sum(), "method", {"failed": "Failed"},
+                               title="By payment method"))  # fmt: skip
+right.plotly_chart(figures.bars(by.groupby("country", as_index=False)["failed"].sum(), "country", {"failed": "Failed"},
+                                title="By country (where known)"))  # fmt: skip
+recovery = data.query("SELECT * FROM recovery_monthly WHERE currency = ? ORDER BY month", (cur,))
+st.plotly_chart(figures.lines(recovery, "month", {"recovery_rate": "Recovery rate"},
+                              title=f"Renewal failures recovered within {info['recovery_days']} days"))  # fmt: skip
+disputes = data.query("SELECT * FROM dispute_activity_monthly WHERE currency = ? ORDER BY month", (cur,))
+st.plotly_chart(figures.bars(disputes, "month", {"disputes_opened": "Opened", "disputes_lost_count": "Lost"},
+                             title="Disputes"))  # fmt: skip

@@ -1,0 +1,48 @@
+import streamlit as st
+
+from dashboard import data, figures, ui
+
+info = ui.header("Subscriptions & churn")
+if info is None:
+    st.stop()
+cur = info["currency"]
+st.caption(f"MRR is rebuilt from succeeded payments. A subscription stays in MRR for {info['grace_days']} days "
+           f"past its paid period (grace); months are in {info['timezone']}.")  # fmt: skip
+monthly = data.query("SELECT m.*, c.customer_churn_rate, c.gross_mrr_churn_rate, c.net_mrr_churn_rate, c.nrr, c.grr, "
+                     "c.arpa, c.ltv, c.arr FROM mrr_monthly m JOIN churn_monthly c USING (month, currency) "
+                     "WHERE currency = ? ORDER BY month", (cur,))  # fmt: skip
+if monthly.empty:
+    st.info(f"No recurring revenue in {cur}.")
+    st.stop()
+last = monthly.iloc[-1]
+c = st.columns(5)
+c[0].metric("MRR", ui.money(last["mrr_end"], cur))
+c[1].metric("ARR", ui.money(last["arr"], cur))
+c[2].metric("ARPA", ui.money(last["arpa"], cur))
+c[3].metric("LTV", "n/a" if ui.missing(last["ltv"]) else ui.money(last["ltv"], cur),
+            help="ARPA / mean customer churn rate of the last 3 complete months")  # fmt: skip
+risk = data.query("SELECT * FROM mrr_at_risk WHERE currency = ?", (cur,))
+if not risk.empty:
+    c[4].metric("At risk (on hold)", ui.money(risk.iloc[0]["at_risk_mrr"], cur),
+                f"scheduled churn {ui.money(risk.iloc[0]['scheduled_churn_mrr'], cur)}", delta_color="off")  # fmt: skip
+
+st.plotly_chart(figures.lines(monthly, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR"))
+month = st.selectbox("Movements of", list(monthly["month"])[::-1], format_func=lambda m: f"{m:%B %Y}")
+st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
+rates = monthly.rename(columns={"customer_churn_rate": "Customer churn", "gross_mrr_churn_rate": "Gross MRR churn",
+                                "net_mrr_churn_rate": "Net MRR churn", "nrr": "NRR", "grr": "GRR"})  # fmt: skip
+st.plotly_chart(figures.lines(rates, "month", {k: k for k in ("Customer churn", "Gross MRR churn", "Net MRR churn")},
+                              title="Churn rates"))  # fmt: skip
+st.plotly_chart(
+    figures.lines(rates, "month", {"NRR": "NRR", "GRR": "GRR"}, title="Net and gross revenue retention")
+)
+types = data.query("SELECT * FROM churn_by_type WHERE currency = ? ORDER BY month", (cur,))
+st.plotly_chart(figures.bars(types, "month", {"voluntary_churn": "Voluntary", "involuntary_churn": "Involuntary"}, cur,
+                             "Churned MRR: voluntary vs involuntary (a failed payment after the last success)",
+                             stacked=True))  # fmt: skip
+cohorts = data.query(
+    "SELECT * FROM cohort_retention WHERE currency = ? ORDER BY cohort, months_since", (cur,)
+)
+left, right = st.columns(2)
+left.plotly_chart(figures.heatmap(cohorts, "logo_retention", "Logo retention by cohort"))
+right.plotly_chart(figures.heatmap(cohorts, "revenue_retention", "Revenue retention by cohort"))

@@ -1,0 +1,172 @@
+"""The dashboard pages (Streamlit AppTest) on the hand-computed warehouse of test_metrics, on no
+warehouse at all, and with filters; and the CSV builders."""
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import exports
+from etl import metrics
+from etl import warehouse as wh
+from test_metrics import NOW, build
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+PAGES = ["views/overview.py", "views/revenue.py", "views/subscriptions.py", "views/failures.py", "views/records.py",
+         "views/exports.py"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dash") / "w.duckdb"
+    con = wh.open_work(path)
+    build(con)
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    con.execute("INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
+                [NOW, NOW, NOW])  # fmt: skip
+    con.close()
+    wh.work_path(path).rename(path)  # publish, the simple way
+    return path
+
+
+def open_page(page: str, currency: str | None = "USD", preset: str | None = "All time") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    if currency and at.sidebar.selectbox:
+        at.sidebar.selectbox(key="currency").set_value(currency)
+        at.sidebar.selectbox(key="preset").set_value(preset)
+        at.run()
+    if page != PAGES[0]:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_warehouse(warehouse, monkeypatch, page):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = open_page(page)
+    assert "Data through 2026-04-01 00:00 UTC" in " ".join(
+        w.value for w in at.warning
+    )  # and it is old: a warning
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_explains_a_missing_warehouse(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    at = open_page(page, currency=None)
+    assert "Run `dodo-analytics sync`" in at.info[0].value
+
+
+def test_headline_numbers_match_the_hand_computed_fixture(warehouse, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    overview = open_page(PAGES[0])
+    assert metric(overview, "MRR") == "55.00 USD"  # A 1000 + B 1000 + C 500 + D 2000 + H 1000 cents
+    assert metric(overview, "Paying customers") == "5"
+    assert metric(overview, "Gross volume") == "271.20 USD"  # 27120 cents, all time
+    revenue = open_page(PAGES[1])
+    assert metric(revenue, "Net volume") == "249.20 USD"  # 27120 - 200 refund - 2000 lost dispute
+    subs = open_page(PAGES[2])
+    assert (
+        metric(subs, "ARPA") == "11.00 USD" and metric(subs, "LTV") == "88.00 USD"
+    )  # 5500 / 5; 1100 / 0.125
+    failures = open_page(PAGES[3])
+    assert (
+        metric(failures, "Failed payments") == "1"
+        and metric(failures, "Failures with reason not fetched yet") == "1"
+    )
+
+
+def test_filters_change_the_numbers_and_survive_page_changes(warehouse, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = open_page(PAGES[2], currency="KWD")
+    assert metric(at, "MRR") == "1.500 KWD"  # three decimals
+    at.switch_page(PAGES[0])
+    at.run()
+    assert at.sidebar.selectbox(key="currency").value == "KWD"
+    at = open_page(PAGES[0], currency="JPY")
+    assert metric(at, "MRR") == "3,000 JPY"  # zero decimals
+
+
+def test_a_password_gates_every_page(warehouse, monkeypatch, tmp_path):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["password"] = "s3cret"
+    at.run()
+    assert not at.metric and not at.title and len(at.text_input) == 1
+    at.text_input[0].input("wrong").run()
+    assert at.error and not at.metric
+    at.text_input[0].input("s3cret").run()
+    assert metric(at, "MRR")
+
+
+# -- CSV builders ------------------------------------------------------------------------------------
+def test_amounts_use_each_currencys_decimals():
+    assert exports.major(123456, "USD") == "1234.56"
+    assert exports.major(1500, "JPY") == "1500"
+    assert exports.major(2763, "KWD") == "2.763"
+    assert exports.major(-200, "EUR") == "-2.00"
+    assert exports.major(1234.5, "USD") == "12.34" and exports.major(1235.5, "USD") == "12.36"  # half to even
+    assert exports.major(None, "USD") is None
+
+
+def test_formula_injection_is_neutralised_under_pandas_string_dtypes():
+    for dtype in ("string", "str", object):
+        column = pd.Series(
+            ['=HYPERLINK("x")', "+1", "-1", "@SUM(A1)", "\tx", "\rx", "plain", None], dtype=dtype
+        )
+        out = list(exports.neutralise(column))
+        assert out[:6] == ['\'=HYPERLINK("x")', "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx"]
+        assert out[6] == "plain" and pd.isna(out[7])
+
+
+def test_exports_are_the_whole_filtered_set_with_bom_and_zones(warehouse):
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+
+    def reader(sql, params):
+        return con.execute(sql, params).fetchdf()
+
+    body = exports.build("payments", reader, date(2026, 1, 1), date(2026, 3, 31), "USD", "Europe/Berlin")
+    assert body.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(pd.io.common.BytesIO(body), encoding="utf-8-sig", dtype=str)
+    expected = con.execute("SELECT count(*) FROM payments WHERE currency = 'USD' "
+                           "AND timezone('Europe/Berlin', created_at)::DATE BETWEEN '2026-01-01' AND '2026-03-31'"
+                           ).fetchall()[0][0]  # fmt: skip
+    assert (
+        len(frame) == expected == 20
+    )  # every USD payment of the fixture: A 4, B 1, C 5, D 4, G 1, H 2, T 1, pP, pU
+    assert list(frame.columns[:7]) == ["Payment ID", "Created At", "Customer ID", "Customer Email", "Customer Name",
+                                       "Amount", "Currency"]  # fmt: skip
+    b1 = frame[frame["Payment ID"] == "pB1"].iloc[0]
+    assert (
+        b1["Amount"] == "140.00" and b1["Tax"] == "20.00" and b1["Created At"] == "2026-02-10T01:00:00+01:00"
+    )
+    jpy = exports.build("payments", reader, None, None, "JPY", "UTC").decode("utf-8-sig")
+    assert ",30.00," not in jpy and ",3000,JPY," in jpy
+    con.close()
+
+
+def test_the_export_command_writes_the_same_file(warehouse, tmp_path, capsys):
+    import duckdb
+
+    import dodo_cli
+
+    out = tmp_path / "payments.csv"
+    code = dodo_cli.main(["export", "--what", "payments", "--currency", "USD", "--from", "2026-02-01", "--to",
+                          "2026-02-28", "--out", str(out), "--warehouse", str(warehouse)])  # fmt: skip
+    assert code == 0 and "Wrote" in capsys.readouterr().out
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        expected = exports.build("payments", lambda sql, p: con.execute(sql, p).fetchdf(), date(2026, 2, 1),
+                                 date(2026, 2, 28), "USD", "UTC")  # fmt: skip
+    assert out.read_bytes() == expected and expected.count(b"\n") == 1 + 6  # header + pA2 pB1 pC1b pC2b pD3 pT0
+    assert dodo_cli.main(["export", "--what", "payments", "--from", "soon", "--out", str(out),
+                          "--warehouse", str(warehouse)]) == 2  # fmt: skip
