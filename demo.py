@@ -1,16 +1,20 @@
 """`dodo-analytics demo`: the whole product with zero credentials. Starts the sandbox (a simulated
-business) on 127.0.0.1, syncs it into var/demo.duckdb, and keeps the sandbox serving so the sync
-can be run again (after moving its clock: POST /_sandbox/advance?days=7)."""
+business) on 127.0.0.1, syncs it into var/demo.duckdb, opens the dashboard on 127.0.0.1 and prints
+its URL, and keeps the sandbox serving so the sync can be run again (after moving its clock:
+POST /_sandbox/advance?days=7)."""
 
 import argparse
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import uvicorn
 
+from dashboard import cli as dashboard_cli
 from etl import cli as etl_cli
 from sandbox import cli as sandbox_cli
 from sandbox.server import ASGIApp
@@ -18,7 +22,7 @@ from sandbox.server import ASGIApp
 DEMO_KEY = "sk_test_sandbox_readonly"
 # The demo lifts the sandbox's rate limit (and the sync's) so that it starts in seconds; the
 # benchmarks and tests use the real tiers.
-DEMO_LIMITS = ("2000", "120000")
+DEMO_LIMITS = ("2000", "100000")
 
 
 def free_port(preferred: int) -> int:
@@ -56,18 +60,37 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     if code != 0:
         server.should_exit = True
         return code
-    print(f"Demo ready in {time.monotonic() - started:.0f} s. Warehouse: {warehouse}")
+    cmd, env = dashboard_cli.streamlit_command(warehouse, "127.0.0.1", free_port(8501))
+    dashboard = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    ui_port = cmd[cmd.index("--server.port") + 1]
+    wait_for(f"http://127.0.0.1:{ui_port}/_stcore/health")
+    print(
+        f"Demo ready in {time.monotonic() - started:.0f} s. Dashboard: http://127.0.0.1:{ui_port}  Warehouse: {warehouse}"
+    )
     print(
         f"Sync again:  DODO_PAYMENTS_BASE_URL={url} DODO_PAYMENTS_API_KEY={DEMO_KEY} "
         f"DODO_PAYMENTS_ENVIRONMENT=test_mode .venv/bin/dodo-analytics sync --warehouse {warehouse}"
     )
     print(f"Move time:   curl -X POST '{url}/_sandbox/advance?days=7'")
-    print("Ctrl+C stops the sandbox.", flush=True)
+    print("Ctrl+C stops the demo.", flush=True)
     try:
-        thread.join()
+        dashboard.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
+        dashboard.terminate()
         server.should_exit = True
     return 0
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
 
 
 def _sandbox_defaults() -> argparse.Namespace:

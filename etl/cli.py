@@ -164,7 +164,7 @@ def _json(obj) -> str:
 def _summary(out, stats, seconds, settings, stdout) -> None:
     print(f"Synced into {settings.warehouse} in {seconds:.1f} s; data through {out.data_through:%Y-%m-%d %H:%M:%S} UTC",
           file=stdout)  # fmt: skip
-    for name, fetched in out.fetched.items():
+    for name, fetched in sorted(out.fetched.items(), key=lambda item: list(RESOURCES).index(item[0])):
         print(f"  {name:14s} {fetched:>9,} read, {out.new.get(name, 0):>9,} new", file=stdout)
     for name, why in out.skipped.items():
         print(f"  {name:14s} skipped: {why}", file=stdout)

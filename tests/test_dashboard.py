@@ -167,6 +167,8 @@ def test_the_export_command_writes_the_same_file(warehouse, tmp_path, capsys):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         expected = exports.build("payments", lambda sql, p: con.execute(sql, p).fetchdf(), date(2026, 2, 1),
                                  date(2026, 2, 28), "USD", "UTC")  # fmt: skip
-    assert out.read_bytes() == expected and expected.count(b"\n") == 1 + 6  # header + pA2 pB1 pC1b pC2b pD3 pT0
+    assert (
+        out.read_bytes() == expected and expected.count(b"\n") == 1 + 6
+    )  # header + pA2 pB1 pC1b pC2b pD3 pT0
     assert dodo_cli.main(["export", "--what", "payments", "--from", "soon", "--out", str(out),
                           "--warehouse", str(warehouse)]) == 2  # fmt: skip
