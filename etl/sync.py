@@ -106,9 +106,8 @@ class Sync:
             except ForbiddenError as exc:
                 self.skip(name, exc)
 
-        await asyncio.gather(
-            *(plan(name) for name in names)
-        )  # probing where history starts takes a few requests each
+        # in parallel: probing where each resource's history starts takes a few requests each
+        await asyncio.gather(*(plan(name) for name in names))
         await self.drain(self.fetch_window)
         for name in names:
             self.out.new[name] = self.count(RESOURCES[name].table) - before[name]
