@@ -1,0 +1,57 @@
+"""End to end in a real browser: the dashboard served by Streamlit, read by headless Chromium (Debian's,
+never a downloaded one). Skipped, saying so, where Chromium is not installed; .ci/run installs it."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from dashboard.cli import streamlit_command
+from test_dashboard import warehouse  # noqa: F401 (the hand-computed warehouse fixture)
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian's chromium: apt-get install -y chromium"
+)
+
+
+@pytest.fixture
+def served(warehouse):  # noqa: F811
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd, env = streamlit_command(str(warehouse), "127.0.0.1", port)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/_stcore/health", timeout=1)
+            break
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_pages_render_in_chromium(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+        page = browser.new_page()
+        page.goto(served)
+        page.get_by_text("55.00 USD").first.wait_for(timeout=30_000)  # MRR of the hand-computed fixture
+        assert "Data through 2026-04-01 00:00 UTC" in page.content()
+        page.get_by_role("link", name="Subscriptions & churn").click()
+        page.get_by_text("ARPA").first.wait_for(timeout=30_000)
+        page.get_by_text("11.00 USD").first.wait_for(timeout=30_000)  # 5500 / 5 customers
+        body = page.inner_text("body")
+        assert "Traceback" not in body and "Error" not in body
+        browser.close()
