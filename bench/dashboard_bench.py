@@ -1,0 +1,82 @@
+"""Dashboard timing on a large warehouse: each page run in Streamlit's AppTest (cold, then warm with
+the cache filled), and each page fully rendered in headless Chromium served by `streamlit run`.
+
+    .venv/bin/python bench/dashboard_bench.py [var/bench-1m.duckdb]
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dashboard.cli import streamlit_command  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+PAGES = {"Overview": "views/overview.py", "Revenue": "views/revenue.py", "Subscriptions & churn": "views/subscriptions.py",
+         "Failures": "views/failures.py", "Records": "views/records.py", "Exports": "views/exports.py"}  # fmt: skip
+
+
+def apptest(warehouse: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["DODO_ANALYTICS_WAREHOUSE"] = warehouse
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    for title, page in PAGES.items():
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            at.switch_page(page)
+            at.run()
+            times.append(time.perf_counter() - t)
+            assert not at.exception, at.exception
+        print(f"  {title:24s} page script cold {times[0]:5.2f} s, warm {times[1]:5.2f} s")
+
+
+def browser(warehouse: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd, env = streamlit_command(warehouse, "127.0.0.1", port)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            httpx.get(f"{url}/_stcore/health", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=shutil.which("chromium"),
+                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+            page = b.new_page()
+            page.goto(url)
+            page.get_by_text("Gross volume").first.wait_for(timeout=120_000)
+            for title in PAGES:
+                for run in ("first", "again"):
+                    t = time.perf_counter()
+                    page.get_by_role("link", name=title).click()
+                    page.get_by_role("heading", name=title).wait_for(timeout=120_000)
+                    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                           timeout=120_000)  # fmt: skip
+                    print(f"  {title:24s} rendered in Chromium ({run}) {time.perf_counter() - t:5.2f} s")
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    warehouse = sys.argv[1] if len(sys.argv) > 1 else "var/bench-1m.duckdb"
+    print(f"dashboard on {warehouse}")
+    apptest(warehouse)
+    browser(warehouse)
