@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     sandbox_cli.add_parser(sub)
     etl_cli.add_parser(sub)
     dashboard_cli.add_parsers(sub)
+    doctor_parser = sub.add_parser(
+        "doctor", help="check settings, API access per resource, the warehouse and the lock"
+    )
+    doctor_parser.add_argument("--warehouse")
     demo_parser = sub.add_parser(
         "demo", help="run the demo: a simulated business, synced into var/demo.duckdb"
     )
@@ -25,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_cli.run(args)
     if args.command == "sync":
         return etl_cli.run(args)
+    if args.command == "doctor":
+        from etl import doctor
+
+        return doctor.run(args)
     if args.command == "dashboard":
         return dashboard_cli.serve(args)
     if args.command == "export":

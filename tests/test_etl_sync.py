@@ -305,3 +305,27 @@ def test_sdk_style_paging_loses_a_page_where_ours_does_not(api_1500):
                 break
             page += 1
         assert len(ours) == total
+
+
+def test_doctor_says_what_the_key_can_read(tmp_path, monkeypatch):
+    from etl import doctor
+
+    api = make_api(300, ro_denied=("balances/ledger",))
+    h = Harness(api, tmp_path, monkeypatch)
+    lines = []
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
+    text = "\n".join(lines)
+    assert (
+        "ok   the key can read /payments" in text
+        and "FAIL the key may not read /balances/ledger (403)" in text
+    )
+    assert "no warehouse at" in text
+    assert h.sync() == 0
+    lines.clear()
+    api.ro_denied = frozenset()
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 0
+    assert "last sync ok, data through 2026-06-30" in "\n".join(lines)
+    monkeypatch.setenv("DODO_PAYMENTS_API_KEY", "sk_test_wrong")
+    lines.clear()
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
+    assert "test and live keys differ" in "\n".join(lines) and "sk_test_wrong" not in "\n".join(lines)

@@ -1,0 +1,92 @@
+"""`dodo-analytics doctor`: is everything in place for a sync? One line per check, each saying what to
+do when it fails; exit code 1 when anything is wrong."""
+
+import asyncio
+import fcntl
+from datetime import UTC, datetime
+
+import duckdb
+
+from . import warehouse as wh
+from .client import ApiError, AuthError, DodoClient, ForbiddenError
+from .settings import Settings, SettingsError
+from .sync import RESOURCES
+
+OK, PROBLEM = "ok  ", "FAIL"
+
+
+async def _api(settings: Settings, client: DodoClient) -> list[tuple[str, str]]:
+    lines = []
+    try:
+        await client.get("/products", {"page_size": 1})
+    except AuthError as exc:
+        return [(PROBLEM, str(exc))]
+    except ApiError as exc:
+        return [(PROBLEM, f"cannot reach {settings.base_url}: {exc}")]
+    lines.append((OK, f"{settings.base_url} answers and accepts the key ({settings.environment}); "
+                      f"server clock {client.server_date}"))  # fmt: skip
+    for name, r in RESOURCES.items():
+        try:
+            await client.get(r.path, {"page_size": 1})
+            lines.append((OK, f"the key can read {r.path}"))
+        except ForbiddenError:
+            lines.append((PROBLEM, f"the key may not read {r.path} (403): the sync will skip {name}; use a key "
+                                   "that may, or leave it out with --resources"))  # fmt: skip
+        except ApiError as exc:
+            lines.append((PROBLEM, f"{r.path}: {exc}"))
+    return lines
+
+
+def _warehouse(settings: Settings) -> list[tuple[str, str]]:
+    path, lines = settings.warehouse, []
+    if not path.exists():
+        lines.append((OK, f"no warehouse at {path} yet: the first sync creates it"))
+    else:
+        try:
+            with duckdb.connect(":memory:") as con:
+                con.execute("ATTACH ? AS w (READ_ONLY)", [str(path)])
+                rows = con.execute("SELECT status, data_through, finished_at FROM w.sync_runs "
+                                   "ORDER BY run_id DESC LIMIT 1").fetchall()  # fmt: skip
+        except duckdb.Error as exc:
+            lines.append((PROBLEM, f"{path} cannot be read ({exc}); move it away and run a full sync"))
+            rows = None
+        if rows:
+            status, through, finished = rows[0]
+            age = (datetime.now(UTC) - through).total_seconds() / 3600 if through else None
+            lines.append((OK, f"{path}: last sync {status}, data through {through:%Y-%m-%d %H:%M} UTC"
+                              + (f" ({age:.0f} h ago)" if age is not None else "")))  # fmt: skip
+    lock = path.with_name(path.name + ".lock")
+    if lock.exists():
+        with open(lock, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                lines.append((OK, "no sync is running (the lock is free)"))
+            except BlockingIOError:
+                lines.append(
+                    (OK, "a sync is running now (it holds the lock); a second one would exit with 75")
+                )
+    if wh.work_path(path).exists():
+        lines.append(
+            (OK, f"a working copy {wh.work_path(path).name} is there: the next sync resumes from it")
+        )
+    return lines
+
+
+def run(args, client_factory=DodoClient, out=print) -> int:
+    try:
+        settings = Settings.from_env(warehouse=getattr(args, "warehouse", None))
+    except SettingsError as exc:
+        out(f"{PROBLEM} settings: {exc}")
+        return 1
+    out(f"{OK} settings: {settings.environment}, rate limits {settings.per_second}/s and {settings.per_minute}/min, "
+        f"time zone {settings.timezone}")  # fmt: skip
+
+    async def check():
+        async with client_factory(settings) as client:
+            return await _api(settings, client)
+
+    lines = asyncio.run(check()) + _warehouse(settings)
+    for state, text in lines:
+        out(f"{state} {text}")
+    return 1 if any(state == PROBLEM for state, _ in lines) else 0
