@@ -88,18 +88,22 @@ def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
         print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}", file=stderr)
         return EXIT_FAILED
     try:
-        return _run_locked(settings, names, args.full_refresh, since, client_factory, stdout, stderr)
+        code, problem = _run_locked(settings, names, args.full_refresh, since, client_factory, stdout, stderr)
+        # The dashboard reads this to warn about a failed run, which never reaches the published file.
+        wh.write_status(settings.warehouse, {"finished_at": datetime.now(UTC).isoformat(), "exit_code": code,
+                                             "problem": problem})  # fmt: skip
+        return code
     finally:
         held.close()
 
 
-def _run_locked(settings, names, full_refresh, since, client_factory, stdout, stderr) -> int:
+def _run_locked(settings, names, full_refresh, since, client_factory, stdout, stderr) -> tuple[int, str | None]:
     started = time.monotonic()
     try:
         con = wh.open_work(settings.warehouse)
     except wh.WarehouseError as exc:
         print(f"dodo-analytics sync: {exc}", file=stderr)
-        return EXIT_FAILED
+        return EXIT_FAILED, str(exc)
     client = client_factory(settings)
     sync = Sync(settings, client, con, progress=Progress(client, stderr))
     error, out = None, None
@@ -125,7 +129,7 @@ def _run_locked(settings, names, full_refresh, since, client_factory, stdout, st
         con.close()
         print(f"dodo-analytics sync: failed: {error}", file=stderr)
         print("Nothing was published; the next run resumes from the windows already saved.", file=stderr)
-        return EXIT_FAILED
+        return EXIT_FAILED, error
     try:
         metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through)
         metrics.tie_out(con)
@@ -134,12 +138,12 @@ def _run_locked(settings, names, full_refresh, since, client_factory, stdout, st
         print(
             f"dodo-analytics sync: the metrics do not tie out, so nothing was published: {exc}", file=stderr
         )
-        return EXIT_FAILED
+        return EXIT_FAILED, f"the metrics do not tie out: {exc}"
     try:
         wh.publish(con, settings.warehouse)
     except wh.WarehouseError as exc:
         print(f"dodo-analytics sync: {exc}", file=stderr)
-        return EXIT_FAILED
+        return EXIT_FAILED, str(exc)
     _summary(out, s, time.monotonic() - started, settings, stdout)
     for resource, record_id, reason in out.rejected[:20]:
         print(f"rejected {resource} {record_id}: {reason}", file=stderr)
@@ -148,8 +152,8 @@ def _run_locked(settings, names, full_refresh, since, client_factory, stdout, st
             f"{len(out.rejected)} records could not be loaded (table rejected_records); exit code 1",
             file=stderr,
         )
-        return EXIT_FAILED
-    return EXIT_OK
+        return EXIT_FAILED, f"{len(out.rejected)} records could not be loaded (the rest was published)"
+    return EXIT_OK, None
 
 
 async def _pass(sync, client, names, full_refresh, since):

@@ -150,6 +150,17 @@ def set_state(con, resource: str, complete_through=None, planned_through=None) -
                 [resource, complete_through, planned_through])  # fmt: skip
 
 
+def write_status(published: Path, status: dict) -> None:
+    """`<warehouse>.status.json`: how the last run ended, whether or not it published anything."""
+    path = published.with_name(published.name + ".status.json")
+    staging = path.with_name(path.name + ".tmp")
+    try:
+        staging.write_text(json.dumps(status))
+        os.replace(staging, path)
+    except OSError:
+        pass  # a full or read-only disk already failed the run with its own message
+
+
 # -- publish -------------------------------------------------------------------------------------
 def publish(con, published: Path) -> None:
     """Checkpoint and close the working copy, then swap a copy of it into place atomically."""

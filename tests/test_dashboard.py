@@ -172,3 +172,16 @@ def test_the_export_command_writes_the_same_file(warehouse, tmp_path, capsys):
     )  # header + pA2 pB1 pC1b pC2b pD3 pT0
     assert dodo_cli.main(["export", "--what", "payments", "--from", "soon", "--out", str(out),
                           "--warehouse", str(warehouse)]) == 2  # fmt: skip
+
+
+def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, copy)
+    (tmp_path / "w.duckdb.status.json").write_text(json.dumps(
+        {"finished_at": "2026-04-02T00:00:00+00:00", "exit_code": 1, "problem": "GET /payments failed after 7 attempts"}))  # fmt: skip
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(copy))
+    at = open_page(PAGES[0])
+    assert "The last sync failed: GET /payments failed after 7 attempts" in at.warning[0].value

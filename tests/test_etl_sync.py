@@ -6,6 +6,7 @@ import asyncio
 import gc
 import hashlib
 import io
+import json
 import math
 from datetime import timedelta
 
@@ -205,6 +206,8 @@ def test_an_outage_fails_clearly_and_keeps_the_published_warehouse(tmp_path, mon
     err = h.stderr.getvalue()
     assert "failed after 7 attempts" in err and "Nothing was published" in err and "Traceback" not in err
     assert hashlib.sha256(h.path.read_bytes()).hexdigest() == digest
+    status = json.loads(h.path.with_name(h.path.name + ".status.json").read_text())
+    assert status["exit_code"] == 1 and "failed after 7 attempts" in status["problem"]
     api.faults.config.error_rate = 0.0
     assert h.sync() == 0
     assert [s for (s,) in h.query("SELECT status FROM sync_runs ORDER BY run_id")] == ["ok", "failed", "ok"]
