@@ -16,7 +16,7 @@ STATEMENTS = [
               $recovery_days::INTEGER AS recovery_days, $data_through::TIMESTAMPTZ AS data_through""",
     # payments that count: not card updates, not zero-amount (METRICS "Excluded payments")
     """CREATE OR REPLACE TABLE counted_payments AS
-       SELECT p.*, d.tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
+       SELECT p.* EXCLUDE (raw), d.tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
               timezone($timezone, p.created_at)::DATE AS local_day
        FROM payments p LEFT JOIN payment_details d USING (payment_id)
        WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
