@@ -185,3 +185,23 @@ def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, mon
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(copy))
     at = open_page(PAGES[0])
     assert "The last sync failed: GET /payments failed after 7 attempts" in at.warning[0].value
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """A warehouse synced from a simulated business, as the demo makes one."""
+    from conftest import make_api
+    from test_etl_sync import Harness
+
+    with pytest.MonkeyPatch.context() as mp:
+        h = Harness(make_api(1500, seed=21), tmp_path_factory.mktemp("demo"), mp, budget=200)
+        assert h.sync() == 0
+    return h.path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_a_synced_business(synced, monkeypatch, page):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(synced))
+    for currency in ("USD", "JPY", "KWD"):
+        at = open_page(page, currency=currency, preset="Last 12 months")
+        assert at.title[0].value and not at.error
