@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench chaos install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+chaos: $(STAMP)
+	CHAOS_KILLS=20 $(BIN)/pytest tests/chaos -o addopts="" -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_bench.py
