@@ -205,3 +205,44 @@ def test_every_page_renders_on_a_synced_business(synced, monkeypatch, page):
     for currency in ("USD", "JPY", "KWD"):
         at = open_page(page, currency=currency, preset="Last 12 months")
         assert at.title[0].value and not at.error
+
+
+def test_filter_values_travel_as_parameters(warehouse, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = open_page(PAGES[4])
+    for text in ("O'Brien\"; DROP TABLE payments; --", "Zoë 東京 %_", "A"):
+        at.text_input(key="records_search").input(text).run()
+        assert not at.exception and not at.error
+    assert len(at.dataframe[0].value) > 0  # the last search ("A", customer A's payments) finds rows
+    from dashboard.data import read
+
+    assert read(str(warehouse), "SELECT count(*) n FROM payments WHERE customer_name = ?",
+                ("x'); DROP TABLE payments; --",))["n"].iloc[0] == 0  # fmt: skip
+    assert read(str(warehouse), "SELECT count(*) n FROM payments", ())["n"].iloc[0] > 0
+
+
+def test_the_dashboard_binds_loopback_unless_told():
+    from dashboard.cli import streamlit_command
+
+    cmd, _ = streamlit_command("w.duckdb", "127.0.0.1", 8501)
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    import argparse
+
+    import dodo_cli  # noqa: F401 (the parser's default is what users get)
+    from dashboard.cli import add_parsers
+
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["dashboard"]).host == "127.0.0.1"
+    assert 'address = "127.0.0.1"' in (Path(APP).parents[1] / ".streamlit" / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_shows_data_before_the_password(warehouse, monkeypatch, page):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["password"] = "s3cret"
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.metric and not at.dataframe and not at.title and not at.sidebar.selectbox
