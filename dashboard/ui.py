@@ -107,3 +107,36 @@ def money(amount, currency: str) -> str:
         if text is None
         else f"{float(text):,.{len(text.split('.')[1]) if '.' in text else 0}f} {currency}"
     )
+
+
+def chart(fig, key: str, records_sql: str | None = None, params=None) -> None:
+    """A chart whose points can be clicked to list the records behind them. `records_sql` takes the
+    `params(selected x values)` as parameters; the x values are the chart's dates or labels."""
+    event = st.plotly_chart(
+        fig, key=key, on_select="rerun" if records_sql else "ignore", selection_mode="points"
+    )
+    if not records_sql:
+        return
+    points = event.selection.points if event and event.selection else []
+    if not points:
+        st.caption("Click a bar or point to list the records behind it.")
+        return
+    picked = sorted({str(p["x"])[:10] if hasattr(p, "get") else str(p.x)[:10] for p in points})
+    rows = data.query(records_sql, params(picked))
+    st.caption(f"{len(rows):,} records behind {', '.join(picked)} (at most 5,000 shown)")
+    st.dataframe(rows, hide_index=True)
+
+
+# The records behind the charts (parameters only; the selected values arrive as a list).
+PAYMENTS_ON_DAYS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, charge_type
+    FROM counted_payments WHERE currency = ? AND status = 'succeeded' AND local_day IN (SELECT unnest(?::DATE[]))
+    ORDER BY created_at LIMIT 5000"""
+PAYMENTS_IN_PERIODS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, charge_type
+    FROM counted_payments WHERE status = 'succeeded' AND date_trunc(?, local_day)::DATE IN (SELECT unnest(?::DATE[]))
+    AND currency = ? ORDER BY created_at LIMIT 5000"""
+FAILED_WITH_CODES = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, error_code
+    FROM counted_payments WHERE currency = ? AND status = 'failed' AND local_day BETWEEN ? AND ?
+    AND coalesce(error_code, 'unknown') IN (SELECT unnest(?::VARCHAR[])) ORDER BY created_at LIMIT 5000"""
+SUBSCRIPTIONS_AT_MONTH_END = """SELECT v.subscription_id, v.customer_id, v.monthly_value AS mrr, b.month
+    FROM mrr_intervals v JOIN mrr_boundaries b ON v.valid_from <= b.t1 AND b.t1 < v.valid_to
+    WHERE v.currency = ? AND b.month IN (SELECT unnest(?::DATE[])) ORDER BY mrr DESC LIMIT 5000"""

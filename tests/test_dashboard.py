@@ -246,3 +246,27 @@ def test_no_page_shows_data_before_the_password(warehouse, monkeypatch, page):
     at.switch_page(page)
     at.run()
     assert not at.metric and not at.dataframe and not at.title and not at.sidebar.selectbox
+
+
+def test_the_records_behind_a_clicked_point(warehouse):
+    from dashboard import ui
+    from dashboard.data import read
+
+    def ids(sql, params):
+        return sorted(read(str(warehouse), sql, params).iloc[:, 0])
+
+    assert ids(ui.PAYMENTS_ON_DAYS, ("USD", ["2026-02-10"])) == ["pB1"]
+    assert ids(ui.PAYMENTS_IN_PERIODS, ("month", ["2026-02-01"], "USD")) == [
+        "pA2",
+        "pB1",
+        "pC1b",
+        "pC2b",
+        "pD3",
+    ]
+    assert ids(ui.FAILED_WITH_CODES, ("EUR", "2026-01-01", "2026-03-31", ["INSUFFICIENT_FUNDS"])) == ["pE2"]
+    assert ids(ui.FAILED_WITH_CODES, ("USD", "2026-01-01", "2026-03-31", ["unknown"])) == ["pA0"]
+    behind = read(str(warehouse), ui.SUBSCRIPTIONS_AT_MONTH_END, ("USD", ["2026-03-01"]))
+    # the five subscriptions paying at the end of March, 5500 in all
+    assert (
+        sorted(behind["subscription_id"]) == ["sA", "sB", "sC1", "sD", "sH2"] and behind["mrr"].sum() == 5500
+    )

@@ -25,9 +25,8 @@ st.plotly_chart(figures.lines(daily, "week", {"success_rate": "Success rate", "f
 reasons = data.query("SELECT error_code, decline_type, sum(failed) failed, sum(amount) amount FROM failures_by_reason "
                      "WHERE currency = ? AND month BETWEEN date_trunc('month', ?::DATE) AND ? GROUP BY ALL "
                      "ORDER BY failed DESC", (cur, start, end))  # fmt: skip
-st.plotly_chart(
-    figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
-)
+codes = figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
+ui.chart(codes, "failure_codes", ui.FAILED_WITH_CODES, lambda picked: (cur, start, end, picked))
 st.dataframe(reasons, hide_index=True)
 by = data.query("SELECT coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
                 "count(*) failed FROM counted_payments c LEFT JOIN payment_details d USING (payment_id) "

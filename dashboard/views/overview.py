@@ -51,8 +51,8 @@ c[5].metric("Payment success rate", "n/a" if ui.missing(rate) else f"{rate:.1%}"
 
 daily = data.query("SELECT day, gross_volume, net_volume FROM revenue_daily WHERE currency = ? AND day BETWEEN ? AND ? "
                    "ORDER BY day", (cur, start, end))  # fmt: skip
-st.plotly_chart(
-    figures.lines(daily, "day", {"gross_volume": "Gross", "net_volume": "Net"}, cur, "Revenue by day")
-)
-st.plotly_chart(figures.lines(mrr, "month", {"mrr_end": "MRR"}, cur, "MRR at the end of each month"))
-st.caption("Drill down to the records behind any number on the Records page.")
+revenue = figures.lines(daily, "day", {"gross_volume": "Gross", "net_volume": "Net"}, cur, "Revenue by day")
+ui.chart(revenue, "overview_revenue", ui.PAYMENTS_ON_DAYS, lambda days: (cur, days))
+trend = figures.lines(mrr, "month", {"mrr_end": "MRR"}, cur, "MRR at the end of each month")
+ui.chart(trend, "overview_mrr", ui.SUBSCRIPTIONS_AT_MONTH_END, lambda months: (cur, months))
+st.caption("Every record behind a number is also on the Records page, filterable.")

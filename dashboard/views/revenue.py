@@ -17,9 +17,8 @@ c = st.columns(4)
 for col, (key, label) in zip(c, {"gross": "Gross volume", "refunds": "Refunds", "disputes_lost": "Disputes lost",
                                  "net": "Net volume"}.items(), strict=True):  # fmt: skip
     col.metric(label, ui.money(totals[key], cur))
-st.plotly_chart(
-    figures.bars(by, "period", {"gross": "Gross", "net": "Net"}, cur, f"Gross and net volume by {grain}")
-)
+volume = figures.bars(by, "period", {"gross": "Gross", "net": "Net"}, cur, f"Gross and net volume by {grain}")
+ui.chart(volume, "revenue_periods", ui.PAYMENTS_IN_PERIODS, lambda periods: (grain, periods, cur))
 st.plotly_chart(figures.bars(by, "period", {"refunds": "Refunds", "disputes_lost": "Disputes lost"}, cur,
                              "Refunds and lost disputes", stacked=True))  # fmt: skip
 

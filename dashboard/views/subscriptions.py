@@ -26,9 +26,15 @@ if not risk.empty:
     c[4].metric("At risk (on hold)", ui.money(risk.iloc[0]["at_risk_mrr"], cur),
                 f"scheduled churn {ui.money(risk.iloc[0]['scheduled_churn_mrr'], cur)}", delta_color="off")  # fmt: skip
 
-st.plotly_chart(figures.lines(monthly, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR"))
+trend = figures.lines(monthly, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR")
+ui.chart(trend, "subscriptions_mrr", ui.SUBSCRIPTIONS_AT_MONTH_END, lambda months: (cur, months))
 month = st.selectbox("Movements of", list(monthly["month"])[::-1], format_func=lambda m: f"{m:%B %Y}")
 st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
+movers = data.query("SELECT customer_id, movement, a AS mrr_at_start, b AS mrr_at_end FROM mrr_movements "
+                    "WHERE currency = ? AND month = ? AND movement <> 'unchanged' ORDER BY movement, customer_id",
+                    (cur, month))  # fmt: skip
+with st.expander(f"The {len(movers):,} customers behind these movements"):
+    st.dataframe(movers, hide_index=True)
 rates = monthly.rename(columns={"customer_churn_rate": "Customer churn", "gross_mrr_churn_rate": "Gross MRR churn",
                                 "net_mrr_churn_rate": "Net MRR churn", "nrr": "NRR", "grr": "GRR"})  # fmt: skip
 st.plotly_chart(figures.lines(rates, "month", {k: k for k in ("Customer churn", "Gross MRR churn", "Net MRR churn")},
