@@ -77,12 +77,14 @@ def test_sigkill_at_random_moments_then_one_clean_run_equals_an_uninterrupted_sy
     killed = 0
     for _ in range(KILLS):
         proc = sync_process(sandbox, warehouse)
-        time.sleep(rng.uniform(0.3, full * 0.9))
+        time.sleep(rng.uniform(0.2, full * 0.6))  # later runs resume, so they are shorter than the first
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait(30)
     proc = sync_process(sandbox, warehouse)
     assert proc.wait(300) == 0, proc.stderr.read().decode()[-2000:]
-    assert killed >= 1
+    assert killed >= max(1, KILLS // 3)  # kills must land mid-sync, or the test proves little
     assert snapshot(warehouse) == snapshot(reference)
+    print(f"\n{killed} of {KILLS} sync processes SIGKILLed mid-run; after one clean run the warehouse equals "
+          f"an uninterrupted sync's ({len(TABLES)} tables compared)")  # fmt: skip
