@@ -97,7 +97,9 @@ def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
         held.close()
 
 
-def _run_locked(settings, names, full_refresh, since, client_factory, stdout, stderr) -> tuple[int, str | None]:
+def _run_locked(
+    settings, names, full_refresh, since, client_factory, stdout, stderr
+) -> tuple[int, str | None]:
     started = time.monotonic()
     try:
         con = wh.open_work(settings.warehouse)
