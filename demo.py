@@ -46,6 +46,12 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
+        if not thread.is_alive():
+            print(
+                f"dodo-analytics demo: the sandbox could not start on 127.0.0.1:{port}; try --port",
+                file=sys.stderr,
+            )
+            return 1
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     print(

@@ -32,6 +32,7 @@ def add_parsers(sub) -> None:
 
 def streamlit_command(warehouse: str, host: str, port: int) -> tuple[list[str], dict]:
     env = dict(os.environ, DODO_ANALYTICS_WAREHOUSE=str(Path(warehouse).resolve()))
+    env.pop("DODO_PAYMENTS_API_KEY", None)  # the dashboard never calls the API: it does not get the key
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host, "--server.port", str(port),
            "--server.headless", "true", "--client.toolbarMode", "viewer", "--client.showErrorDetails", "none",
            "--browser.gatherUsageStats", "false"]  # fmt: skip
@@ -61,13 +62,18 @@ def export(args) -> int:
         print(f"dodo-analytics export: no warehouse at {args.warehouse}; run `dodo-analytics sync` first",
               file=sys.stderr)  # fmt: skip
         return 1
-    with duckdb.connect(":memory:") as con:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("ATTACH ? AS w (READ_ONLY)", [args.warehouse])
-        con.execute("USE w")
-        timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
-        body = exports.build(args.what, lambda sql, params: con.execute(sql, params).fetchdf(), start, end,
-                             args.currency, timezone)  # fmt: skip
+    try:
+        with duckdb.connect(":memory:") as con:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("ATTACH ? AS w (READ_ONLY)", [args.warehouse])
+            con.execute("USE w")
+            timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
+            body = exports.build(args.what, lambda sql, params: con.execute(sql, params).fetchdf(), start, end,
+                                 args.currency, timezone)  # fmt: skip
+    except duckdb.Error as exc:
+        print(f"dodo-analytics export: cannot read {args.warehouse} ({exc}); run `dodo-analytics sync` to "
+              "publish a complete warehouse", file=sys.stderr)  # fmt: skip
+        return 1
     try:
         Path(args.out).write_bytes(body)
     except OSError as exc:

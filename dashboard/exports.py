@@ -118,7 +118,7 @@ def select(
         if end:
             where.append("timezone(?, created_at)::DATE <= ?::DATE")
             params += [timezone, end]
-    if currency:
+    if currency and what != "customers":  # customers have no currency
         where.append("currency = ?")
         params.append(currency)
     clause = f" WHERE {' AND '.join(where)}" if where else ""

@@ -3,6 +3,7 @@ empty state. Filters live in st.session_state under fixed keys, so they survive 
 
 import hmac
 import os
+import re
 from datetime import date, timedelta
 
 import streamlit as st
@@ -11,7 +12,10 @@ from dashboard import data
 from dashboard.exports import major
 
 PRESETS = ("Last 30 days", "Last 90 days", "Last 12 months", "Year to date", "All time", "Custom")
-STALE_HOURS = float(os.environ.get("DODO_ANALYTICS_STALE_HOURS", "26"))
+try:
+    STALE_HOURS = float(os.environ.get("DODO_ANALYTICS_STALE_HOURS", "26"))
+except ValueError:
+    STALE_HOURS = 26.0  # a malformed setting falls back to the default rather than breaking every page
 
 
 def password_ok() -> bool:
@@ -53,7 +57,7 @@ def sidebar() -> None:
 
 def period(today: date) -> tuple[date | None, date]:
     """(first day or None for all time, last day) of the selected period, ending at `today`."""
-    preset = st.session_state.get("preset", PRESETS[1])
+    preset = st.session_state.get("preset", PRESETS[0])
     if preset == "Custom":
         return st.session_state.get("custom_from"), st.session_state.get("custom_to", today)
     start = {"Last 30 days": today - timedelta(days=29), "Last 90 days": today - timedelta(days=89),
@@ -121,7 +125,9 @@ def chart(fig, key: str, records_sql: str | None = None, params=None) -> None:
     if not points:
         st.caption("Click a bar or point to list the records behind it.")
         return
-    picked = sorted({str(p["x"])[:10] if hasattr(p, "get") else str(p.x)[:10] for p in points})
+    xs = {str(p["x"]) if hasattr(p, "get") else str(p.x) for p in points}
+    # a date axis sends "2026-03-05" or "2026-03-05 00:00": keep the date; labels (decline codes) stay whole
+    picked = sorted(x[:10] if re.match(r"\d{4}-\d\d-\d\d", x) else x for x in xs)
     rows = data.query(records_sql, params(picked))
     st.caption(f"{len(rows):,} records behind {', '.join(picked)} (at most 5,000 shown)")
     st.dataframe(rows, hide_index=True)

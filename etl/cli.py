@@ -8,6 +8,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
+import duckdb
+
 from . import metrics
 from . import warehouse as wh
 from .client import ApiError, DodoClient
@@ -41,11 +43,8 @@ def _since(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return (
-            datetime.fromisoformat(text).replace(tzinfo=UTC)
-            if len(text) == 10
-            else datetime.fromisoformat(text)
-        )
+        since = datetime.fromisoformat(text)
+        return since if since.tzinfo else since.replace(tzinfo=UTC)  # a date or a naive time is UTC
     except ValueError:
         raise SettingsError(f"--since must be a date such as 2026-01-31 (got {text!r})") from None
 
@@ -117,35 +116,36 @@ def _run_locked(
         error = f"unexpected {type(exc).__name__}: {exc}"
     if stderr.isatty():
         stderr.write("\n")
-    run_id = getattr(getattr(sync, "out", None), "run_id", None)
     out = out or getattr(sync, "out", None)
+    if not error:
+        try:
+            metrics.rebuild(
+                con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through
+            )
+            metrics.tie_out(con)
+        except metrics.TieOutError as exc:
+            error = f"the metrics do not tie out: {exc}"
+        except duckdb.Error as exc:
+            error = f"rebuilding the metric tables failed: {exc}"
     status = "failed" if error else ("ok_with_rejects" if out and out.rejected else "ok")
     s = client.stats
-    if run_id is not None:
-        con.execute("UPDATE sync_runs SET finished_at = ?, status = ?, requests = ?, rate_limited = ?, retries = ?, "
-                    "rows = ?, skipped = ?, rejected = ?, error = ? WHERE run_id = ?",
-                    [datetime.now(UTC), status, s["requests"], s["rate_limited"], s["retries"],
-                     _json({n: {"fetched": out.fetched.get(n, 0), "new": out.new.get(n, 0)} for n in out.fetched}),
-                     _json(out.skipped), len(out.rejected), error, run_id])  # fmt: skip
+    try:
+        if out is not None:
+            con.execute("UPDATE sync_runs SET finished_at = ?, status = ?, requests = ?, rate_limited = ?, retries = ?, "
+                        "rows = ?, skipped = ?, rejected = ?, error = ? WHERE run_id = ?",
+                        [datetime.now(UTC), status, s["requests"], s["rate_limited"], s["retries"],
+                         _json({n: {"fetched": out.fetched.get(n, 0), "new": out.new.get(n, 0)} for n in out.fetched}),
+                         _json(out.skipped), len(out.rejected), error, out.run_id])  # fmt: skip
+        if not error:
+            wh.publish(con, settings.warehouse)
+    except (wh.WarehouseError, duckdb.Error) as exc:
+        error = str(exc)
+    finally:
+        con.close()  # (publish closed it already; closing twice is harmless)
     if error:
-        con.close()
         print(f"dodo-analytics sync: failed: {error}", file=stderr)
         print("Nothing was published; the next run resumes from the windows already saved.", file=stderr)
         return EXIT_FAILED, error
-    try:
-        metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through)
-        metrics.tie_out(con)
-    except metrics.TieOutError as exc:
-        con.close()
-        print(
-            f"dodo-analytics sync: the metrics do not tie out, so nothing was published: {exc}", file=stderr
-        )
-        return EXIT_FAILED, f"the metrics do not tie out: {exc}"
-    try:
-        wh.publish(con, settings.warehouse)
-    except wh.WarehouseError as exc:
-        print(f"dodo-analytics sync: {exc}", file=stderr)
-        return EXIT_FAILED, str(exc)
     _summary(out, s, time.monotonic() - started, settings, stdout)
     for resource, record_id, reason in out.rejected[:20]:
         print(f"rejected {resource} {record_id}: {reason}", file=stderr)
@@ -174,7 +174,8 @@ def _summary(out, stats, seconds, settings, stdout) -> None:
         print(f"  {name:14s} {fetched:>9,} read, {out.new.get(name, 0):>9,} new", file=stdout)
     for name, why in out.skipped.items():
         print(f"  {name:14s} skipped: {why}", file=stdout)
-    print(f"  payment details {out.details:,} fetched", file=stdout)
+    missing = f", {out.details_missing:,} not available (see rejected_records)" if out.details_missing else ""
+    print(f"  payment details {out.details:,} fetched{missing}", file=stdout)
     loaded = sum(out.fetched.values())
     print(f"  loading {loaded:,} list records took {out.load_seconds:.1f} s "
           f"({loaded / max(out.load_seconds, 1e-9):,.0f} records/s)", file=stdout)  # fmt: skip

@@ -17,6 +17,7 @@ from .settings import Settings
 
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 MAX_RETRIES = 6
+MAX_PAUSE = 300.0  # seconds: the longest Retry-After the client will wait out
 
 
 class ApiError(Exception):
@@ -126,7 +127,10 @@ class DodoClient:
                         hint = retry_hint(response.headers)
                         if status == 429:
                             self.stats["rate_limited"] += 1
-                            self.limiter.block(now, hint if hint is not None else backoff(attempt, self.rng))
+                            # honour the server's pause, but not an absurd one (an hour, infinity)
+                            self.limiter.block(
+                                now, min(hint, MAX_PAUSE) if hint is not None else backoff(attempt, self.rng)
+                            )
                         problem = f"HTTP {status}"
                     else:
                         raise self._error(path, response)

@@ -46,6 +46,6 @@ class Limiter:
         """Adapt to X-RateLimit-* headers: nothing remaining means nothing is sent until the reset."""
         try:
             if remaining is not None and int(remaining) <= 0 and reset is not None:
-                self.block(now, float(reset))
+                self.block(now, min(float(reset), 60.0))  # no window is longer than a minute
         except ValueError:
             pass  # unparsable headers are ignored; the configured limits still hold

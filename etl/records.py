@@ -7,7 +7,9 @@ half-loaded. Optional fields may be missing or null (older and newer API version
 fields need nothing: the whole object is kept as JSON next to the typed columns.
 """
 
+import json
 import re
+from datetime import datetime
 
 import orjson
 
@@ -23,14 +25,13 @@ def _invalid(kind: str, values: list) -> list[int]:
     comprehension each: this runs for every field of every record, so it must be cheap."""
     if kind == "str":
         return [i for i, v in enumerate(values) if v is not None and v.__class__ is not str]
-    if kind == "int":  # bool is an int subclass; it is not money
-        return [i for i, v in enumerate(values) if v is not None and v.__class__ is not int]
+    if kind == "int":  # bool is an int subclass; it is not money; BIGINT bounds
+        return [i for i, v in enumerate(values)
+                if v is not None and (v.__class__ is not int or not -(2**63) <= v < 2**63)]  # fmt: skip
     if kind == "bool":
         return [i for i, v in enumerate(values) if v is not None and v.__class__ is not bool]
-    if kind == "ts":  # RFC 3339 with a zone; naive or date-only text is refused
-        return [
-            i for i, v in enumerate(values) if v is not None and (v.__class__ is not str or not _TS.match(v))
-        ]
+    if kind == "ts":  # RFC 3339 with a zone and a real date; naive or date-only text is refused
+        return [i for i, v in enumerate(values) if v is not None and not _timestamp(v)]
     if kind == "strs":
         return [i for i, v in enumerate(values)
                 if v is not None and (v.__class__ is not list or any(x.__class__ is not str for x in v))]  # fmt: skip
@@ -40,8 +41,21 @@ def _invalid(kind: str, values: list) -> list[int]:
     return []  # json: anything goes
 
 
+def _timestamp(value) -> bool:
+    if value.__class__ is not str or not _TS.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))  # month 13 or February 30 match the pattern
+    except ValueError:
+        return False
+    return True
+
+
 def _dumps(value) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson refuses (integers beyond 64 bits) the standard library writes
+        return json.dumps(value, ensure_ascii=False)
 
 
 def col(name, kind, path=None, required=False):
@@ -199,7 +213,7 @@ def parse(columns: tuple, items: list) -> tuple[dict[str, list], list[tuple[str,
         for i in _invalid(kind, values):
             problems.setdefault(i, f"field {label} is not a valid {kind}: {str(values[i])[:60]!r}")
         if kind == "json":
-            values = [_dumps(v) for v in values]
+            values = [None if v is None else _dumps(v) for v in values]  # a missing field stays SQL NULL
         elif kind == "intstr":
             values = [int(v) if v.__class__ is str and _DIGITS.match(v) else v for v in values]
         out[name] = values

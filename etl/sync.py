@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from . import warehouse as wh
-from .client import ApiError, DodoClient, ForbiddenError, NotFound
+from .client import ApiError, DodoClient, ForbiddenError
 from .pager import Window, iso_us, next_step, page_params, split
 from .records import (
     CUSTOMERS,
@@ -69,6 +69,7 @@ class Outcome:
     rejected: list = field(default_factory=list)  # (resource, id, reason)
     details: int = 0
     load_seconds: float = 0.0  # time spent turning fetched pages into committed rows
+    details_missing: int = 0  # payment details the API would not give this run (retried next run)
 
 
 class Sync:
@@ -157,7 +158,7 @@ class Sync:
     # -- planning ----------------------------------------------------------------------------------
     async def plan(self, r: Resource, full_refresh: bool, since: datetime | None) -> None:
         con = self.con
-        if full_refresh:
+        if full_refresh or since is not None:  # a new starting point replaces any resumed plan
             con.execute("DELETE FROM sync_windows WHERE resource = ?", [r.name])
         pending = [
             Window(g, lte, tuple(map(tuple, json.loads(e)))) for g, lte, e in wh.pending_windows(con, r.name)
@@ -172,19 +173,19 @@ class Sync:
                 new = self.windows(r, to_us(planned) + 1, self.pin)  # a resumed plan, plus what is new since
         else:
             start = None
-            if since is not None:
-                start = to_us(since)
-            elif r.mode == "incremental" and complete is not None:
+            if r.mode == "incremental" and complete is not None:
                 start = to_us(complete) - self.settings.lookback_days.get(r.name, 0) * US_PER_DAY
+            if since is not None:
+                # never later than where the last complete run stopped: that would leave a hole
+                start = to_us(since) if start is None else min(start, to_us(since))
             elif r.mode == "full":
                 start = self.oldest_stored(r)
             if start is None:
                 start = await self.probe_oldest(r)
             new = self.windows(r, start, self.pin) if start is not None else []
-        con.begin()
-        wh.replace_window(con, r.name, None, new)
-        wh.set_state(con, r.name, planned_through=from_us(self.pin))
-        con.commit()
+        with wh.transaction(con):
+            wh.replace_window(con, r.name, None, new)
+            wh.set_state(con, r.name, planned_through=from_us(self.pin))
         plan = pending + new
         self.open_windows[r.name] = len(plan)
         self.out.fetched.setdefault(r.name, 0)
@@ -265,16 +266,15 @@ class Sync:
             archived = dict(w.extra).get("archived") == "true"
             extra = {"archived": ("bool", [archived] * len(values["raw"]))}
         con = self.con
-        con.begin()
-        if values["raw"]:
-            wh.upsert(con, r.table, values, datetime.now(UTC), extra)
-        for record_id, reason in bad:
-            con.execute(
-                "INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
-                [self.out.run_id, r.name, record_id, reason],
-            )
-        wh.replace_window(con, r.name, w, rest)
-        con.commit()
+        with wh.transaction(con):
+            if values["raw"]:
+                wh.upsert(con, r.table, values, datetime.now(UTC), extra)
+            for record_id, reason in bad:
+                con.execute(
+                    "INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
+                    [self.out.run_id, r.name, record_id, reason],
+                )
+            wh.replace_window(con, r.name, w, rest)
         self.out.load_seconds += time.perf_counter() - started
         self.out.fetched[r.name] += len(values["raw"])
         self.out.rejected += [(r.name, i, why) for i, why in bad]
@@ -304,22 +304,30 @@ class Sync:
         await self.drain(self.fetch_detail_batch)
 
     async def fetch_detail_batch(self, r: Resource, ids: list[str]) -> None:
+        """A detail that cannot be had (404, 403, or still failing after the retries) is noted in
+        rejected_records and left for the next run: the list row is there, only its extras are missing."""
+        if "payment details" in self.out.skipped:
+            return
+        missing = []
+
         async def one(payment_id):
             try:
                 return await self.client.get(f"/payments/{payment_id}")
-            except NotFound:
-                self.out.rejected.append(("payment_details", payment_id, "the detail was not found (404)"))
-                return None
+            except ForbiddenError:
+                self.out.skipped["payment details"] = "the key may not read /payments/{id} (403)"
+            except ApiError as exc:
+                missing.append((payment_id, str(exc)[:200]))
+            return None
 
         got = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d is not None]
         values, bad = parse_records(PAYMENT_DETAIL, got)
-        self.con.begin()
-        if values["raw"]:
-            wh.upsert(self.con, "payment_details", values, datetime.now(UTC))
-        for record_id, reason in bad:
-            self.con.execute("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
-                             [self.out.run_id, "payment_details", record_id, reason])  # fmt: skip
-        self.con.commit()
+        with wh.transaction(self.con):
+            if values["raw"]:
+                wh.upsert(self.con, "payment_details", values, datetime.now(UTC))
+            for record_id, reason in bad + missing:
+                self.con.execute("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
+                                 [self.out.run_id, "payment_details", record_id, reason])  # fmt: skip
+        self.out.details_missing += len(missing)
         self.out.details += len(values["raw"])
         self.out.rejected += [("payment_details", i, why) for i, why in bad]
         self.progress(self.out)

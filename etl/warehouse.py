@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -86,7 +87,11 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
         if not work.exists() and published.exists():
-            shutil.copyfile(published, work)
+            partial = work.with_name(
+                work.name + ".copying"
+            )  # a copy cut short must never pass for the work file
+            shutil.copyfile(published, partial)
+            os.replace(partial, work)
         con = duckdb.connect(str(work))
     except (OSError, duckdb.Error) as exc:
         raise WarehouseError(f"cannot open the working warehouse {work}: {exc}; check the folder is writable "
@@ -117,6 +122,18 @@ def upsert(con, table: str, values: dict[str, list], synced_at, extra: dict | No
     select = [f"CAST({n} AS TIMESTAMPTZ)" if kinds.get(n) == "ts" else n for n in arrays]
     con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(arrays)}, synced_at) "
                 f"SELECT {', '.join(select)}, ? FROM batch", [synced_at])  # fmt: skip
+
+
+@contextmanager
+def transaction(con):
+    """Commit what the block did, or undo all of it; never leave the connection mid-transaction."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
 
 
 # -- bookkeeping ---------------------------------------------------------------------------------

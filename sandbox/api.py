@@ -151,10 +151,12 @@ class SandboxAPI:
             try:
                 ms = round(float(args.get("days", 0)) * MS_PER_DAY + float(args.get("hours", 0)) * 3_600_000
                            + float(args.get("seconds", 0)) * 1000)  # fmt: skip
-            except ValueError:
+            except (ValueError, OverflowError):
                 return _error(422, "INVALID_QUERY_PARAMS", "advance takes numeric days, hours or seconds")
-            if ms < 0:
-                return _error(422, "INVALID_QUERY_PARAMS", "the sandbox clock only moves forward")
+            if not 0 <= ms <= 3650 * MS_PER_DAY:
+                return _error(
+                    422, "INVALID_QUERY_PARAMS", "the sandbox clock moves forward, by ten years at most"
+                )
             return Reply(200, _json(self.data.advance(ms)))
         if what == "totals" and method == "GET":
             return Reply(200, _json(self.data.totals()))

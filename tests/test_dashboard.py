@@ -270,3 +270,14 @@ def test_the_records_behind_a_clicked_point(warehouse):
     assert (
         sorted(behind["subscription_id"]) == ["sA", "sB", "sC1", "sD", "sH2"] and behind["mrr"].sum() == 5500
     )
+
+
+def test_exporting_customers_ignores_the_currency(warehouse, tmp_path):
+    import dodo_cli
+
+    out = tmp_path / "customers.csv"
+    assert dodo_cli.main(["export", "--what", "customers", "--currency", "USD", "--out", str(out),
+                          "--warehouse", str(warehouse)]) == 0  # fmt: skip
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(b"not a database")
+    assert dodo_cli.main(["export", "--what", "payments", "--out", str(out), "--warehouse", str(broken)]) == 1

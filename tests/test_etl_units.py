@@ -556,3 +556,20 @@ def test_parse_refuses_timestamps_without_a_zone_or_not_rfc3339(text):
             "is_credit": True}  # fmt: skip
     out, bad = parse(LEDGER, [item])
     assert out["id"] == [] and bad[0][0] == "led_1" and "created_at" in bad[0][1]
+
+
+@pytest.mark.parametrize("field, value", [("created_at", "2026-13-45T10:00:00Z"), ("created_at", "2026-02-30T00:00:00Z"),
+                                          ("amount", 2**63), ("amount", -(2**63) - 1)])  # fmt: skip
+def test_parse_refuses_impossible_dates_and_out_of_range_money(field, value):
+    item = {"id": "led_1", "created_at": "2026-06-01T00:00:00Z", "amount": 5, "currency": "USD",
+            "event_type": "payment", "is_credit": True, field: value}  # fmt: skip
+    out, bad = parse(LEDGER, [item])
+    assert out["id"] == [] and bad[0][0] == "led_1" and field in bad[0][1]
+
+
+@pytest.mark.parametrize("text", ["2026-01-01", "2026-01-01T00:00", "2026-01-01T00:00:00+00:00", "20260101"])
+def test_since_is_always_an_aware_instant(text):
+    from etl.cli import _since
+
+    since = _since(text)
+    assert since.tzinfo is not None and since.isoformat().startswith("2026-01-01T00:00:00")
