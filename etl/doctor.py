@@ -3,6 +3,7 @@ do when it fails; exit code 1 when anything is wrong."""
 
 import asyncio
 import fcntl
+import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -50,11 +51,15 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
         except duckdb.Error as exc:
             lines.append((PROBLEM, f"{path} cannot be read ({exc}); move it away and run a full sync"))
             rows = None
-        if rows:
+        if rows and rows[0][1] is not None:
             status, through, finished = rows[0]
-            age = (datetime.now(UTC) - through).total_seconds() / 3600 if through else None
-            lines.append((OK, f"{path}: last sync {status}, data through {through:%Y-%m-%d %H:%M} UTC"
-                              + (f" ({age:.0f} h ago)" if age is not None else "")))  # fmt: skip
+            age = (datetime.now(UTC) - through).total_seconds() / 3600
+            lines.append((OK, f"{path}: last published sync {status}, data through {through:%Y-%m-%d %H:%M} UTC "
+                              f"({age:.0f} h ago)"))  # fmt: skip
+    last = _last_run(path)
+    if last and last.get("exit_code"):
+        lines.append((PROBLEM, f"the last sync ({last.get('finished_at', '?')}) failed: {last.get('problem')}; "
+                               "run `dodo-analytics sync` by hand to see it"))  # fmt: skip
     lock = path.with_name(path.name + ".lock")
     if lock.exists():
         with open(lock, "a+") as handle:
@@ -71,6 +76,13 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
             (OK, f"a working copy {wh.work_path(path).name} is there: the next sync resumes from it")
         )
     return lines
+
+
+def _last_run(path) -> dict | None:
+    try:
+        return json.loads(path.with_name(path.name + ".status.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def run(args, client_factory=DodoClient, out=print) -> int:

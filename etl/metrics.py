@@ -331,14 +331,20 @@ def tie_out(con) -> None:
             raise TieOutError(f"MRR of {currency} {month:%Y-%m} starts at {start:.2f} but the month before ended "
                               f"at {previous[currency]:.2f}")  # fmt: skip
         previous[currency] = end
+    # revenue_daily against the raw tables, with METRICS.md's exclusions spelled out again here
     mismatch = con.execute("""
-        SELECT currency, v.gross, r.gross FROM
-          (SELECT currency, sum(gross_volume) AS gross FROM revenue_daily GROUP BY ALL) v
-          FULL JOIN (SELECT currency, sum(total_amount) AS gross FROM counted_payments
-                     WHERE status = 'succeeded' GROUP BY ALL) r USING (currency)
-        WHERE v.gross IS DISTINCT FROM r.gross""").fetchall()
+        WITH view AS (SELECT currency, sum(gross_volume) gross, sum(refunds) refunds, sum(disputes_lost) lost
+                      FROM revenue_daily GROUP BY ALL),
+        raw AS (SELECT currency, sum(total_amount) gross FROM payments p LEFT JOIN payment_details d USING (payment_id)
+                WHERE status = 'succeeded' AND total_amount <> 0 AND NOT coalesce(is_update_payment_method, false)
+                GROUP BY ALL),
+        ref AS (SELECT currency, sum(amount) refunds FROM refunds WHERE status = 'succeeded' GROUP BY ALL),
+        dis AS (SELECT currency, sum(amount) lost FROM disputes WHERE dispute_status = 'dispute_lost' GROUP BY ALL)
+        SELECT currency, view.gross, raw.gross, view.refunds, ref.refunds, view.lost, dis.lost
+        FROM view FULL JOIN raw USING (currency) FULL JOIN ref USING (currency) FULL JOIN dis USING (currency)
+        WHERE coalesce(view.gross, 0) <> coalesce(raw.gross, 0) OR coalesce(view.refunds, 0) <> coalesce(ref.refunds, 0)
+           OR coalesce(view.lost, 0) <> coalesce(dis.lost, 0)""").fetchall()
     if mismatch:
-        currency, view, raw = mismatch[0]
-        raise TieOutError(
-            f"revenue_daily's gross volume for {currency} is {view} but the payments sum to {raw}"
-        )
+        currency, *sums = mismatch[0]
+        raise TieOutError(f"revenue_daily for {currency} (gross, refunds, lost disputes) is {sums[0::2]} but the raw "
+                          f"tables sum to {sums[1::2]}")  # fmt: skip

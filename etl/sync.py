@@ -185,7 +185,7 @@ class Sync:
             new = self.windows(r, start, self.pin) if start is not None else []
         with wh.transaction(con):
             wh.replace_window(con, r.name, None, new)
-            wh.set_state(con, r.name, planned_through=from_us(self.pin))
+            wh.set_planned(con, r.name, from_us(self.pin))
         plan = pending + new
         self.open_windows[r.name] = len(plan)
         self.out.fetched.setdefault(r.name, 0)

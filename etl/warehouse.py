@@ -160,11 +160,9 @@ def state(con, resource: str) -> tuple:
     return row[0] if row else (None, None)
 
 
-def set_state(con, resource: str, complete_through=None, planned_through=None) -> None:
-    con.execute("INSERT INTO sync_state VALUES (?, ?, ?) ON CONFLICT (resource) DO UPDATE SET "
-                "complete_through = coalesce(excluded.complete_through, sync_state.complete_through), "
-                "planned_through = excluded.planned_through",
-                [resource, complete_through, planned_through])  # fmt: skip
+def set_planned(con, resource: str, planned_through) -> None:
+    con.execute("INSERT INTO sync_state VALUES (?, NULL, ?) ON CONFLICT (resource) DO UPDATE SET "
+                "planned_through = excluded.planned_through", [resource, planned_through])  # fmt: skip
 
 
 def write_status(published: Path, status: dict) -> None:

@@ -327,7 +327,13 @@ def test_doctor_says_what_the_key_can_read(tmp_path, monkeypatch):
     lines.clear()
     api.ro_denied = frozenset()
     assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 0
-    assert "last sync ok, data through 2026-06-30" in "\n".join(lines)
+    assert "last published sync ok, data through 2026-06-30" in "\n".join(lines)
+    api.faults.config.error_rate = 1.0
+    assert h.sync() == 1  # nothing published, but doctor knows from <warehouse>.status.json
+    api.faults.config.error_rate = 0.0
+    lines.clear()
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
+    assert "FAIL the last sync" in "\n".join(lines) and "failed after 7 attempts" in "\n".join(lines)
     monkeypatch.setenv("DODO_PAYMENTS_API_KEY", "sk_test_wrong")
     lines.clear()
     assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
