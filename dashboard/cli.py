@@ -24,7 +24,7 @@ def add_parsers(sub) -> None:
     e = sub.add_parser("export", help="write a CSV export (the dashboard's Exports page) to a file")
     e.add_argument("--what", required=True, choices=list(exports.EXPORTS))
     e.add_argument("--from", dest="start", help="first local day, YYYY-MM-DD (default: all time)")
-    e.add_argument("--to", dest="end", help="last local day, YYYY-MM-DD (default: today)")
+    e.add_argument("--to", dest="end", help="last local day, YYYY-MM-DD (default: up to the newest record)")
     e.add_argument("--currency", help="only this currency")
     e.add_argument("--out", required=True, help="the CSV file to write")
     e.add_argument("--warehouse", default=os.environ.get("DODO_ANALYTICS_WAREHOUSE") or DEFAULT_WAREHOUSE)
@@ -54,7 +54,7 @@ def serve(args) -> int:
 def export(args) -> int:
     try:
         start = date.fromisoformat(args.start) if args.start else None
-        end = date.fromisoformat(args.end) if args.end else date.today()
+        end = date.fromisoformat(args.end) if args.end else None  # up to the newest record
     except ValueError as exc:
         print(f"dodo-analytics export: --from/--to must be dates such as 2026-01-31 ({exc})", file=sys.stderr)
         return 2

@@ -48,8 +48,9 @@ def sidebar() -> None:
         st.selectbox("Currency", options, key="currency", help="Money is never added across currencies.")
         st.selectbox("Period", PRESETS, key="preset")
         if st.session_state.get("preset") == "Custom":
-            st.date_input("From", key="custom_from", value=date.today() - timedelta(days=30))
-            st.date_input("To", key="custom_to", value=date.today())
+            last = _local_today(data.status())  # "today" is the day of data_through, as in METRICS.md
+            st.date_input("From", key="custom_from", value=last - timedelta(days=29))
+            st.date_input("To", key="custom_to", value=last)
         mode = os.environ.get("DODO_PAYMENTS_ENVIRONMENT", "")
         if mode:
             st.caption(f"Mode: {'TEST' if mode == 'test_mode' else 'LIVE'}")

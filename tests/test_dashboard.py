@@ -281,3 +281,12 @@ def test_exporting_customers_ignores_the_currency(warehouse, tmp_path):
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(b"not a database")
     assert dodo_cli.main(["export", "--what", "payments", "--out", str(out), "--warehouse", str(broken)]) == 1
+
+
+def test_custom_dates_start_from_the_data_not_the_wall_clock(warehouse, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = open_page(PAGES[1], preset="Custom")
+    assert [d.value for d in at.sidebar.date_input] == [date(2026, 3, 3), date(2026, 4, 1)]
+    assert (
+        metric(at, "Gross volume") == "50.20 USD"
+    )  # Mar 3 to Apr 1: pC1c 5 + pD4 20 + pG1 5.20 + pH2 10 + pA3 10
