@@ -15,10 +15,16 @@ STATEMENTS = [
        SELECT $timezone::VARCHAR AS timezone, $grace_days::INTEGER AS grace_days,
               $recovery_days::INTEGER AS recovery_days, $data_through::TIMESTAMPTZ AS data_through""",
     # payments that count: not card updates, not zero-amount (METRICS "Excluded payments")
+    # The tax is known from the payment's detail, or else from the ledger's tax entry for it (in the
+    # payment's own currency); a payment with neither has an unknown tax, never a zero one.
     """CREATE OR REPLACE TABLE counted_payments AS
-       SELECT p.* EXCLUDE (raw), d.tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
+       WITH ledger_tax AS (
+           SELECT reference_object_id AS payment_id, currency, sum(amount) AS tax
+           FROM ledger_entries WHERE event_type = 'tax' AND NOT is_credit GROUP BY ALL)
+       SELECT p.* EXCLUDE (raw), coalesce(d.tax, t.tax) AS tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
               timezone($timezone, p.created_at)::DATE AS local_day
        FROM payments p LEFT JOIN payment_details d USING (payment_id)
+       LEFT JOIN ledger_tax t ON t.payment_id = p.payment_id AND t.currency = p.currency
        WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
     # -- revenue -----------------------------------------------------------------------------------
     """CREATE OR REPLACE TABLE revenue_daily AS

@@ -325,3 +325,22 @@ def test_at_risk_and_scheduled_churn(tmp_path):
         con, "SELECT mrr, at_risk_mrr, scheduled_churn_mrr FROM mrr_at_risk WHERE currency = 'USD'"
     ) == [(5500, 2000, 1000)]
     con.close()
+
+
+def test_a_tax_known_only_from_the_ledger_counts(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
+    build(con)
+    add_sub(con, "sL", "L", "USD", 900)
+    add_pay(con, "pL", "2026-03-20", 1200, "USD", "L", "sL", charge="new", detail=False)
+    con.execute("INSERT INTO ledger_entries (id, created_at, amount, currency, event_type, is_credit, "
+                "reference_object_id) VALUES ('led_t', ?, 200, 'USD', 'tax', false, 'pL')", [ts("2026-03-20")])  # fmt: skip
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    # without the ledger the value would fall back to the plan's 900; with it, 1200 - 200 tax = 1000
+    assert rows(con, "SELECT pre_tax, amount_source FROM paid_periods WHERE payment_id = 'pL'") == [
+        (1000, "total_minus_tax")
+    ]
+    assert rows(con, "SELECT tax FROM revenue_daily WHERE day = '2026-03-20' AND currency = 'USD'") == [
+        (200,)
+    ]
+    metrics.tie_out(con)
+    con.close()
