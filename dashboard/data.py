@@ -43,6 +43,8 @@ def read(path: str, sql: str, params: tuple = ()) -> pd.DataFrame:
     """Run one read-only query; values always travel as parameters, never inside the SQL text."""
     with duckdb.connect(":memory:") as con:
         con.execute("SET TimeZone = 'UTC'")
+        # product_ok(product, selected): true for every product when nothing is selected (the product filter)
+        con.execute("CREATE TEMP MACRO product_ok(p, sel) AS (len(sel) = 0 OR list_contains(sel, p))")
         con.execute("ATTACH ? AS w (READ_ONLY)", [path])
         con.execute("USE w")
         return con.execute(sql, list(params)).fetchdf()

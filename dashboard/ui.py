@@ -46,6 +46,13 @@ def sidebar() -> None:
     options = list(currencies["currency"]) or ["USD"]
     with st.sidebar:
         st.selectbox("Currency", options, key="currency", help="Money is never added across currencies.")
+        products = data.query(
+            "SELECT product_id, coalesce(name, product_id) AS name FROM products ORDER BY name"
+        )
+        names = dict(zip(products["product_id"], products["name"], strict=True))
+        st.multiselect("Product", list(names), key="products", format_func=names.get, placeholder="All products",
+                       help="A payment's product is its subscription's plan, or a one-time payment's product "
+                            "where its detail is fetched.")  # fmt: skip
         st.selectbox("Period", PRESETS, key="preset")
         if st.session_state.get("preset") == "Custom":
             last = _local_today(data.status())  # "today" is the day of data_through, as in METRICS.md
@@ -85,6 +92,7 @@ def header(title: str) -> dict | None:
     else:
         st.caption(stamp)
     info["currency"] = st.session_state.get("currency") or "USD"
+    info["products"] = list(st.session_state.get("products") or [])
     info["start"], info["end"] = period(_local_today(info))
     return info
 
@@ -136,14 +144,31 @@ def chart(fig, key: str, records_sql: str | None = None, params=None) -> None:
 
 # The records behind the charts (parameters only; the selected values arrive as a list).
 PAYMENTS_ON_DAYS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, charge_type
-    FROM counted_payments WHERE currency = ? AND status = 'succeeded' AND local_day IN (SELECT unnest(?::DATE[]))
+    FROM counted_payments WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND status = 'succeeded'
+    AND local_day IN (SELECT unnest(?::DATE[]))
     ORDER BY created_at LIMIT 5000"""
 PAYMENTS_IN_PERIODS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, charge_type
     FROM counted_payments WHERE status = 'succeeded' AND date_trunc(?, local_day)::DATE IN (SELECT unnest(?::DATE[]))
-    AND currency = ? ORDER BY created_at LIMIT 5000"""
+    AND currency = ? AND product_ok(product_id, ?::VARCHAR[]) ORDER BY created_at LIMIT 5000"""
 FAILED_WITH_CODES = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, error_code
-    FROM counted_payments WHERE currency = ? AND status = 'failed' AND local_day BETWEEN ? AND ?
+    FROM counted_payments WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND status = 'failed'
+    AND local_day BETWEEN ? AND ?
     AND coalesce(error_code, 'unknown') IN (SELECT unnest(?::VARCHAR[])) ORDER BY created_at LIMIT 5000"""
 SUBSCRIPTIONS_AT_MONTH_END = """SELECT v.subscription_id, v.customer_id, v.monthly_value AS mrr, b.month
     FROM mrr_intervals v JOIN mrr_boundaries b ON v.valid_from <= b.t1 AND b.t1 < v.valid_to
-    WHERE v.currency = ? AND b.month IN (SELECT unnest(?::DATE[])) ORDER BY mrr DESC LIMIT 5000"""
+    JOIN subscriptions s USING (subscription_id)
+    WHERE v.currency = ? AND product_ok(s.product_id, ?::VARCHAR[]) AND b.month IN (SELECT unnest(?::DATE[]))
+    ORDER BY mrr DESC LIMIT 5000"""
+
+
+def mrr_trend(currency: str, products: list[str]):
+    """MRR and paying customers at each month's end: the tied-out table for the whole business, or
+    the subscriptions of the selected products."""
+    if not products:
+        return data.query("SELECT month, mrr_end, customers_end FROM mrr_monthly WHERE currency = ? ORDER BY month",
+                          (currency,))  # fmt: skip
+    return data.query(
+        "SELECT b.month, coalesce(sum(v.monthly_value), 0) AS mrr_end, count(DISTINCT v.customer_id) AS customers_end "
+        "FROM mrr_boundaries b LEFT JOIN (mrr_intervals v JOIN subscriptions s USING (subscription_id)) "
+        "ON v.valid_from <= b.t1 AND b.t1 < v.valid_to AND v.currency = ? AND v.monthly_value > 0 "
+        "AND product_ok(s.product_id, ?::VARCHAR[]) GROUP BY 1 ORDER BY 1", (currency, products))  # fmt: skip

@@ -22,9 +22,12 @@ STATEMENTS = [
            SELECT reference_object_id AS payment_id, currency, sum(amount) AS tax
            FROM ledger_entries WHERE event_type = 'tax' AND NOT is_credit GROUP BY ALL)
        SELECT p.* EXCLUDE (raw), coalesce(d.tax, t.tax) AS tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
-              timezone($timezone, p.created_at)::DATE AS local_day
+              timezone($timezone, p.created_at)::DATE AS local_day,
+              -- the product: the subscription's plan, or for a one-time payment its detail's (when fetched)
+              coalesce(s.product_id, d.product_id) AS product_id
        FROM payments p LEFT JOIN payment_details d USING (payment_id)
        LEFT JOIN ledger_tax t ON t.payment_id = p.payment_id AND t.currency = p.currency
+       LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id
        WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
     # -- revenue -----------------------------------------------------------------------------------
     """CREATE OR REPLACE TABLE revenue_daily AS
@@ -47,6 +50,29 @@ STATEMENTS = [
               tax::BIGINT AS tax, coalesce(tax_known_payments, 0)::BIGINT AS tax_known_payments
        FROM gross FULL JOIN refunds USING (day, currency) FULL JOIN lost USING (day, currency)
        ORDER BY day, currency""",
+    # the same, by product, for the dashboard's product filter (refunds and disputes take their payment's)
+    """CREATE OR REPLACE TABLE revenue_daily_by_product AS
+       WITH gross AS (
+           SELECT local_day AS day, currency, product_id, sum(total_amount) AS gross_volume,
+                  count(*) AS succeeded_payments
+           FROM counted_payments WHERE status = 'succeeded' GROUP BY ALL),
+       refunds AS (
+           SELECT timezone($timezone, r.created_at)::DATE AS day, r.currency, c.product_id, sum(r.amount) AS refunds
+           FROM refunds r LEFT JOIN counted_payments c USING (payment_id) WHERE r.status = 'succeeded' GROUP BY ALL),
+       lost AS (
+           SELECT timezone($timezone, x.created_at)::DATE AS day, x.currency, c.product_id, sum(x.amount) AS disputes_lost
+           FROM disputes x LEFT JOIN counted_payments c USING (payment_id)
+           WHERE x.dispute_status = 'dispute_lost' GROUP BY ALL)
+       SELECT day, currency, product_id, coalesce(gross_volume, 0)::BIGINT AS gross_volume,
+              coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments, coalesce(refunds, 0)::BIGINT AS refunds,
+              coalesce(disputes_lost, 0)::BIGINT AS disputes_lost,
+              (coalesce(gross_volume, 0) - coalesce(refunds, 0) - coalesce(disputes_lost, 0))::BIGINT AS net_volume
+       FROM gross FULL JOIN refunds USING (day, currency, product_id) FULL JOIN lost USING (day, currency, product_id)""",
+    """CREATE OR REPLACE TABLE payment_outcomes_daily_by_product AS
+       SELECT local_day AS day, currency, product_id,
+              count(*) FILTER (status = 'succeeded') AS succeeded, count(*) FILTER (status = 'failed') AS failed,
+              count(*) FILTER (status IS DISTINCT FROM 'succeeded' AND status IS DISTINCT FROM 'failed') AS other
+       FROM counted_payments GROUP BY ALL""",
     # -- payment outcomes and failures ------------------------------------------------------------
     """CREATE OR REPLACE TABLE payment_outcomes_daily AS
        SELECT local_day AS day, currency,
@@ -350,6 +376,14 @@ def tie_out(con) -> None:
         FROM view FULL JOIN raw USING (currency) FULL JOIN ref USING (currency) FULL JOIN dis USING (currency)
         WHERE coalesce(view.gross, 0) <> coalesce(raw.gross, 0) OR coalesce(view.refunds, 0) <> coalesce(ref.refunds, 0)
            OR coalesce(view.lost, 0) <> coalesce(dis.lost, 0)""").fetchall()
+    by_product = con.execute("""
+        SELECT currency FROM (SELECT currency, sum(gross_volume) g, sum(refunds) r, sum(disputes_lost) l
+                              FROM revenue_daily GROUP BY ALL) a
+        FULL JOIN (SELECT currency, sum(gross_volume) g, sum(refunds) r, sum(disputes_lost) l
+                   FROM revenue_daily_by_product GROUP BY ALL) b USING (currency)
+        WHERE a.g IS DISTINCT FROM b.g OR a.r IS DISTINCT FROM b.r OR a.l IS DISTINCT FROM b.l""").fetchall()
+    if by_product:
+        raise TieOutError(f"revenue_daily_by_product does not add up to revenue_daily for {by_product[0][0]}")
     if mismatch:
         currency, *sums = mismatch[0]
         raise TieOutError(f"revenue_daily for {currency} (gross, refunds, lost disputes) is {sums[0::2]} but the raw "

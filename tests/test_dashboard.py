@@ -255,17 +255,19 @@ def test_the_records_behind_a_clicked_point(warehouse):
     def ids(sql, params):
         return sorted(read(str(warehouse), sql, params).iloc[:, 0])
 
-    assert ids(ui.PAYMENTS_ON_DAYS, ("USD", ["2026-02-10"])) == ["pB1"]
-    assert ids(ui.PAYMENTS_IN_PERIODS, ("month", ["2026-02-01"], "USD")) == [
+    assert ids(ui.PAYMENTS_ON_DAYS, ("USD", [], ["2026-02-10"])) == ["pB1"]
+    assert ids(ui.PAYMENTS_IN_PERIODS, ("month", ["2026-02-01"], "USD", [])) == [
         "pA2",
         "pB1",
         "pC1b",
         "pC2b",
         "pD3",
     ]
-    assert ids(ui.FAILED_WITH_CODES, ("EUR", "2026-01-01", "2026-03-31", ["INSUFFICIENT_FUNDS"])) == ["pE2"]
-    assert ids(ui.FAILED_WITH_CODES, ("USD", "2026-01-01", "2026-03-31", ["unknown"])) == ["pA0"]
-    behind = read(str(warehouse), ui.SUBSCRIPTIONS_AT_MONTH_END, ("USD", ["2026-03-01"]))
+    assert ids(ui.FAILED_WITH_CODES, ("EUR", [], "2026-01-01", "2026-03-31", ["INSUFFICIENT_FUNDS"])) == [
+        "pE2"
+    ]
+    assert ids(ui.FAILED_WITH_CODES, ("USD", [], "2026-01-01", "2026-03-31", ["unknown"])) == ["pA0"]
+    behind = read(str(warehouse), ui.SUBSCRIPTIONS_AT_MONTH_END, ("USD", [], ["2026-03-01"]))
     # the five subscriptions paying at the end of March, 5500 in all
     assert (
         sorted(behind["subscription_id"]) == ["sA", "sB", "sC1", "sD", "sH2"] and behind["mrr"].sum() == 5500
@@ -290,3 +292,32 @@ def test_custom_dates_start_from_the_data_not_the_wall_clock(warehouse, monkeypa
     assert (
         metric(at, "Gross volume") == "50.20 USD"
     )  # Mar 3 to Apr 1: pC1c 5 + pD4 20 + pG1 5.20 + pH2 10 + pA3 10
+
+
+def test_the_product_filter(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    con = wh.open_work(path)
+    build(con)
+    con.execute("UPDATE subscriptions SET product_id = 'pdt_y' WHERE subscription_id = 'sD'")
+    con.execute("INSERT INTO products (product_id, created_at, name) VALUES ('pdt_x', ?, 'Plan X'), ('pdt_y', ?, 'Plan Y')",
+                [NOW, NOW])  # fmt: skip
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    con.execute("INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
+                [NOW, NOW, NOW])  # fmt: skip
+    metrics.tie_out(con)
+    con.close()
+    wh.work_path(path).rename(path)
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(path))
+    at = open_page(PAGES[0])
+    at.sidebar.multiselect(key="products").set_value(["pdt_y"]).run()
+    assert metric(at, "MRR") == "20.00 USD"  # D alone
+    assert (
+        metric(at, "Gross volume") == "55.00 USD" and metric(at, "Net volume") == "35.00 USD"
+    )  # 5500 - 2000 lost
+    at.switch_page(PAGES[1]).run()
+    assert at.sidebar.multiselect(key="products").value == ["pdt_y"]
+    assert metric(at, "Disputes lost") == "20.00 USD"
+    at.switch_page(PAGES[2]).run()
+    assert metric(at, "MRR") == "20.00 USD" and not at.exception
+    at.switch_page(PAGES[3]).run()
+    assert metric(at, "Failed payments") == "0"  # the failures are A's and E's

@@ -5,14 +5,15 @@ from dashboard import data, figures, ui
 info = ui.header("Failures")
 if info is None:
     st.stop()
-cur, start, end = info["currency"], info["start"] or data.EPOCH_DAY, info["end"]
+cur, start, end, prods = info["currency"], info["start"] or data.EPOCH_DAY, info["end"], info["products"]
 daily = data.query("SELECT date_trunc('week', day)::DATE AS week, sum(succeeded) succeeded, sum(failed) failed, "
                    "sum(other) other, sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) success_rate, "
                    "sum(failed) / nullif(sum(succeeded) + sum(failed), 0) failure_rate "
-                   "FROM payment_outcomes_daily WHERE currency = ? AND day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-                   (cur, start, end))  # fmt: skip
+                   "FROM payment_outcomes_daily_by_product WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) "
+                   "AND day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1", (cur, prods, start, end))  # fmt: skip
 unknown = data.query("SELECT count(*) n FROM counted_payments WHERE status = 'failed' AND error_code IS NULL "
-                     "AND currency = ? AND local_day BETWEEN ? AND ?", (cur, start, end)).iloc[0]["n"]  # fmt: skip
+                     "AND currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND local_day BETWEEN ? AND ?",
+                     (cur, prods, start, end)).iloc[0]["n"]  # fmt: skip
 totals = daily[["succeeded", "failed", "other"]].sum()
 final = totals["succeeded"] + totals["failed"]
 c = st.columns(4)
@@ -22,21 +23,26 @@ c[2].metric("Not final (processing, cancelled, ...)", f"{int(totals['other']):,}
 c[3].metric("Failures with reason not fetched yet", f"{int(unknown):,}")
 st.plotly_chart(figures.lines(daily, "week", {"success_rate": "Success rate", "failure_rate": "Failure rate"},
                               title="Payment outcomes by week"))  # fmt: skip
-reasons = data.query("SELECT error_code, decline_type, sum(failed) failed, sum(amount) amount FROM failures_by_reason "
-                     "WHERE currency = ? AND month BETWEEN date_trunc('month', ?::DATE) AND ? GROUP BY ALL "
-                     "ORDER BY failed DESC", (cur, start, end))  # fmt: skip
+reasons = data.query("SELECT coalesce(c.error_code, 'unknown') error_code, any_value(t.decline_type) decline_type, "
+                     "count(*) failed, sum(total_amount) amount FROM counted_payments c "
+                     "LEFT JOIN (SELECT DISTINCT error_code, decline_type FROM failures_by_reason) t "
+                     "ON t.error_code = coalesce(c.error_code, 'unknown') WHERE c.status = 'failed' AND currency = ? "
+                     "AND product_ok(c.product_id, ?::VARCHAR[]) AND local_day BETWEEN ? AND ? GROUP BY 1 "
+                     "ORDER BY failed DESC", (cur, prods, start, end))  # fmt: skip
 codes = figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
-ui.chart(codes, "failure_codes", ui.FAILED_WITH_CODES, lambda picked: (cur, start, end, picked))
+ui.chart(codes, "failure_codes", ui.FAILED_WITH_CODES, lambda picked: (cur, prods, start, end, picked))
 st.dataframe(reasons, hide_index=True)
 by = data.query("SELECT coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
                 "count(*) failed FROM counted_payments c LEFT JOIN payment_details d USING (payment_id) "
-                "WHERE c.status = 'failed' AND currency = ? AND local_day BETWEEN ? AND ? GROUP BY ALL",
-                (cur, start, end))  # fmt: skip
+                "WHERE c.status = 'failed' AND currency = ? AND product_ok(c.product_id, ?::VARCHAR[]) "
+                "AND local_day BETWEEN ? AND ? GROUP BY ALL", (cur, prods, start, end))  # fmt: skip
 left, right = st.columns(2)
 left.plotly_chart(figures.bars(by.groupby("method", as_index=False)["failed"].sum(), "method", {"failed": "Failed"},
                                title="By payment method"))  # fmt: skip
 right.plotly_chart(figures.bars(by.groupby("country", as_index=False)["failed"].sum(), "country", {"failed": "Failed"},
                                 title="By country (where known)"))  # fmt: skip
+if prods:
+    st.caption("Recovery and disputes below are for the whole business, not the selected products.")
 recovery = data.query("SELECT * FROM recovery_monthly WHERE currency = ? ORDER BY month", (cur,))
 st.plotly_chart(figures.lines(recovery, "month", {"recovery_rate": "Recovery rate"},
                               title=f"Renewal failures recovered within {info['recovery_days']} days"))  # fmt: skip

@@ -5,7 +5,7 @@ from dashboard import data, ui
 info = ui.header("Records")
 if info is None:
     st.stop()
-cur, start, end = info["currency"], info["start"] or data.EPOCH_DAY, info["end"]
+cur, start, end, prods = info["currency"], info["start"] or data.EPOCH_DAY, info["end"], info["products"]
 st.caption("The records behind the numbers. Ids are Dodo's: search them in your Dodo dashboard.")
 kind = st.segmented_control(
     "Show", ["Payments", "Subscriptions", "Customers"], default="Payments", key="records_kind"
@@ -18,18 +18,20 @@ if kind == "Payments":
     )
     rows = data.query(
         "SELECT payment_id, created_at, status, total_amount, currency, customer_email, subscription_id, charge_type, "
-        "error_code, payment_method FROM counted_payments WHERE currency = ? AND local_day BETWEEN ? AND ? "
+        "error_code, payment_method FROM counted_payments WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) "
+        "AND local_day BETWEEN ? AND ? "
         "AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], status)) "
         "AND (payment_id ILIKE ? OR customer_email ILIKE ? OR customer_name ILIKE ?) ORDER BY created_at DESC LIMIT 5000",
-        (cur, start, end, status, status, like, like, like))  # fmt: skip
+        (cur, prods, start, end, status, status, like, like, like))  # fmt: skip
     rows["amount"] = [ui.money(a, cur) for a in rows.pop("total_amount")]
 elif kind == "Subscriptions":
     rows = data.query(
         "SELECT s.subscription_id, s.created_at, s.status, s.customer_email, s.product_name, s.recurring_pre_tax_amount, "
         "n.mrr, s.cancel_at_next_billing_date, s.next_billing_date FROM subscriptions s "
         "LEFT JOIN subscription_mrr_now n USING (subscription_id) WHERE s.currency = ? "
+        "AND product_ok(s.product_id, ?::VARCHAR[]) "
         "AND (s.subscription_id ILIKE ? OR s.customer_email ILIKE ?) ORDER BY s.created_at DESC LIMIT 5000",
-        (cur, like, like))  # fmt: skip
+        (cur, prods, like, like))  # fmt: skip
 else:
     rows = data.query(
         "SELECT customer_id, created_at, name, email FROM customers WHERE customer_id ILIKE ? OR email ILIKE ? "

@@ -5,20 +5,20 @@ from dashboard import data, figures, ui
 info = ui.header("Revenue")
 if info is None:
     st.stop()
-cur, start, end = info["currency"], info["start"] or data.EPOCH_DAY, info["end"]
+cur, start, end, prods = info["currency"], info["start"] or data.EPOCH_DAY, info["end"], info["products"]
 grain = st.radio("By", ["day", "week", "month"], horizontal=True, key="revenue_grain")
 
 by = data.query("SELECT date_trunc(?, day)::DATE AS period, "
                 "sum(gross_volume) gross, sum(refunds) refunds, sum(disputes_lost) disputes_lost, sum(net_volume) net "
-                "FROM revenue_daily WHERE currency = ? AND day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-                (grain, cur, start, end))  # fmt: skip
+                "FROM revenue_daily_by_product WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) "
+                "AND day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1", (grain, cur, prods, start, end))  # fmt: skip
 totals = by[["gross", "refunds", "disputes_lost", "net"]].sum()
 c = st.columns(4)
 for col, (key, label) in zip(c, {"gross": "Gross volume", "refunds": "Refunds", "disputes_lost": "Disputes lost",
                                  "net": "Net volume"}.items(), strict=True):  # fmt: skip
     col.metric(label, ui.money(totals[key], cur))
 volume = figures.bars(by, "period", {"gross": "Gross", "net": "Net"}, cur, f"Gross and net volume by {grain}")
-ui.chart(volume, "revenue_periods", ui.PAYMENTS_IN_PERIODS, lambda periods: (grain, periods, cur))
+ui.chart(volume, "revenue_periods", ui.PAYMENTS_IN_PERIODS, lambda periods: (grain, periods, cur, prods))
 st.plotly_chart(figures.bars(by, "period", {"refunds": "Refunds", "disputes_lost": "Disputes lost"}, cur,
                              "Refunds and lost disputes", stacked=True))  # fmt: skip
 
@@ -26,17 +26,18 @@ split = data.query("SELECT CASE WHEN subscription_id IS NULL THEN 'one-time' ELS
                    "coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
                    "sum(total_amount) amount, count(*) payments FROM counted_payments c "
                    "LEFT JOIN payment_details d USING (payment_id) WHERE c.status = 'succeeded' AND currency = ? "
-                   "AND local_day BETWEEN ? AND ? GROUP BY ALL", (cur, start, end))  # fmt: skip
+                   "AND product_ok(c.product_id, ?::VARCHAR[]) AND local_day BETWEEN ? AND ? GROUP BY ALL",
+                   (cur, prods, start, end))  # fmt: skip
 left, mid, right = st.columns(3)
 for column, (field, title) in zip((left, mid, right), [("kind", "One-time vs recurring"), ("method", "By payment method"),
                                                         ("country", "By country (where known)")], strict=True):  # fmt: skip
     part = split.groupby(field, as_index=False)["amount"].sum().sort_values("amount", ascending=False)
     column.plotly_chart(figures.bars(part, field, {"amount": "Gross"}, cur, title))
-products = data.query("SELECT coalesce(s.product_name, s.product_id, 'one-time / unknown') product, sum(total_amount) amount "
-                      "FROM counted_payments c LEFT JOIN subscriptions s USING (subscription_id) "
-                      "WHERE c.status = 'succeeded' AND c.currency = ? AND local_day BETWEEN ? AND ? GROUP BY 1 "
-                      "ORDER BY 2 DESC", (cur, start, end))  # fmt: skip
+products = data.query("SELECT coalesce(p.name, c.product_id, 'unknown (detail not fetched)') product, "
+                      "sum(total_amount) amount FROM counted_payments c LEFT JOIN products p USING (product_id) "
+                      "WHERE c.status = 'succeeded' AND c.currency = ? AND product_ok(c.product_id, ?::VARCHAR[]) "
+                      "AND local_day BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC", (cur, prods, start, end))  # fmt: skip
 st.plotly_chart(
-    figures.bars(products, "product", {"amount": "Gross"}, cur, "By product (subscriptions by plan)")
+    figures.bars(products, "product", {"amount": "Gross"}, cur, "By product (subscriptions by their plan)")
 )
 st.caption(f"Days are in {info['timezone']}. Refunds and disputes count on the day they were created.")

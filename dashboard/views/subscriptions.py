@@ -5,7 +5,7 @@ from dashboard import data, figures, ui
 info = ui.header("Subscriptions & churn")
 if info is None:
     st.stop()
-cur = info["currency"]
+cur, prods = info["currency"], info["products"]
 st.caption(f"MRR is rebuilt from succeeded payments. A subscription stays in MRR for {info['grace_days']} days "
            f"past its paid period (grace); months are in {info['timezone']}.")  # fmt: skip
 monthly = data.query("SELECT m.*, c.customer_churn_rate, c.gross_mrr_churn_rate, c.net_mrr_churn_rate, c.nrr, c.grr, "
@@ -15,9 +15,15 @@ if monthly.empty:
     st.info(f"No recurring revenue in {cur}.")
     st.stop()
 last = monthly.iloc[-1]
+trend_rows = monthly
+if prods:  # MRR of the selected products' subscriptions; the rest stays whole-business
+    trend_rows = ui.mrr_trend(cur, prods)
+    trend_rows["arr"] = 12 * trend_rows["mrr_end"]
+    st.caption("With a product filter, MRR and ARR are those products' subscriptions; ARPA, LTV, movements, "
+               "churn and cohorts below are for the whole business.")  # fmt: skip
 c = st.columns(5)
-c[0].metric("MRR", ui.money(last["mrr_end"], cur))
-c[1].metric("ARR", ui.money(last["arr"], cur))
+c[0].metric("MRR", ui.money(trend_rows.iloc[-1]["mrr_end"], cur))
+c[1].metric("ARR", ui.money(trend_rows.iloc[-1]["arr"], cur))
 c[2].metric("ARPA", ui.money(last["arpa"], cur))
 c[3].metric("LTV", "n/a" if ui.missing(last["ltv"]) else ui.money(last["ltv"], cur),
             help="ARPA / mean customer churn rate of the last 3 complete months")  # fmt: skip
@@ -26,8 +32,8 @@ if not risk.empty:
     c[4].metric("At risk (on hold)", ui.money(risk.iloc[0]["at_risk_mrr"], cur),
                 f"scheduled churn {ui.money(risk.iloc[0]['scheduled_churn_mrr'], cur)}", delta_color="off")  # fmt: skip
 
-trend = figures.lines(monthly, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR")
-ui.chart(trend, "subscriptions_mrr", ui.SUBSCRIPTIONS_AT_MONTH_END, lambda months: (cur, months))
+trend = figures.lines(trend_rows, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR")
+ui.chart(trend, "subscriptions_mrr", ui.SUBSCRIPTIONS_AT_MONTH_END, lambda months: (cur, prods, months))
 month = st.selectbox("Movements of", list(monthly["month"])[::-1], format_func=lambda m: f"{m:%B %Y}")
 st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
 movers = data.query("SELECT customer_id, movement, a AS mrr_at_start, b AS mrr_at_end FROM mrr_movements "
