@@ -26,6 +26,8 @@ def add_parsers(sub) -> None:
     e.add_argument("--from", dest="start", help="first local day, YYYY-MM-DD (default: all time)")
     e.add_argument("--to", dest="end", help="last local day, YYYY-MM-DD (default: up to the newest record)")
     e.add_argument("--currency", help="only this currency")
+    e.add_argument("--product", action="append", default=[], metavar="PRODUCT_ID",
+                   help="only these products (repeatable; payments and subscriptions)")  # fmt: skip
     e.add_argument("--out", required=True, help="the CSV file to write")
     e.add_argument("--warehouse", default=os.environ.get("DODO_ANALYTICS_WAREHOUSE") or DEFAULT_WAREHOUSE)
 
@@ -69,7 +71,7 @@ def export(args) -> int:
             con.execute("USE w")
             timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
             body = exports.build(args.what, lambda sql, params: con.execute(sql, params).fetchdf(), start, end,
-                                 args.currency, timezone)  # fmt: skip
+                                 args.currency, timezone, args.product)  # fmt: skip
     except duckdb.Error as exc:
         print(f"dodo-analytics export: cannot read {args.warehouse} ({exc}); run `dodo-analytics sync` to "
               "publish a complete warehouse", file=sys.stderr)  # fmt: skip

@@ -38,13 +38,14 @@ EXPORTS = {
     "payments": (
         """SELECT p.payment_id, p.created_at, p.customer_id, p.customer_email, p.customer_name, p.total_amount,
                   p.currency, d.tax, p.status, p.payment_method, p.subscription_id, p.charge_type, p.refund_status,
-                  p.dispute_status, d.error_code
-           FROM payments p LEFT JOIN payment_details d USING (payment_id)""",
+                  p.dispute_status, d.error_code, coalesce(s.product_id, d.product_id) AS product_id
+           FROM payments p LEFT JOIN payment_details d USING (payment_id)
+           LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id""",
         {"payment_id": "Payment ID", "created_at": "Created At", "customer_id": "Customer ID",
          "customer_email": "Customer Email", "customer_name": "Customer Name", "total_amount": "Amount",
          "currency": "Currency", "tax": "Tax", "status": "Payment Status", "payment_method": "Payment Method",
          "subscription_id": "Subscription ID", "charge_type": "Charge Type", "refund_status": "Refund Status",
-         "dispute_status": "Dispute Status", "error_code": "Error Code"},
+         "dispute_status": "Dispute Status", "error_code": "Error Code", "product_id": "Product ID"},
         ("total_amount", "tax"),
     ),
     "refunds": (
@@ -96,9 +97,8 @@ EXPORTS = {
 }  # fmt: skip
 
 
-def select(
-    what: str, start: date | None, end: date | None, currency: str | None, timezone: str
-) -> tuple[str, list]:
+def select(what: str, start: date | None, end: date | None, currency: str | None, timezone: str,
+           products: list[str] | None = None) -> tuple[str, list]:  # fmt: skip
     """The SQL and parameters for one export: the whole filtered set, oldest first. Dates are local
     days in the business time zone, both inclusive."""
     sql, _, _ = EXPORTS[what]
@@ -121,6 +121,9 @@ def select(
     if currency and what != "customers":  # customers have no currency
         where.append("currency = ?")
         params.append(currency)
+    if products and what in ("payments", "subscriptions"):  # the other exports have no product
+        where.append("list_contains(?::VARCHAR[], product_id)")
+        params.append(list(products))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return f"SELECT * FROM ({sql}){clause} ORDER BY {time_column}, 1", params
 
@@ -146,6 +149,6 @@ def to_csv(export: pd.DataFrame) -> bytes:
     return export.to_csv(index=False).encode("utf-8-sig")  # the BOM makes spreadsheets read UTF-8
 
 
-def build(what: str, reader, start=None, end=None, currency=None, timezone="UTC") -> bytes:
-    sql, params = select(what, start, end, currency, timezone)
+def build(what: str, reader, start=None, end=None, currency=None, timezone="UTC", products=None) -> bytes:
+    sql, params = select(what, start, end, currency, timezone, products)
     return to_csv(frame(what, reader(sql, params), timezone))

@@ -321,3 +321,15 @@ def test_the_product_filter(tmp_path, monkeypatch):
     assert metric(at, "MRR") == "20.00 USD" and not at.exception
     at.switch_page(PAGES[3]).run()
     assert metric(at, "Failed payments") == "0"  # the failures are A's and E's
+
+
+def test_exports_follow_the_product_filter(warehouse, tmp_path):
+    import dodo_cli
+
+    out = tmp_path / "subs.csv"
+    assert dodo_cli.main(["export", "--what", "subscriptions", "--product", "pdt_nothing", "--out", str(out),
+                          "--warehouse", str(warehouse)]) == 0  # fmt: skip
+    assert out.read_bytes().count(b"\n") == 1  # the header only
+    assert dodo_cli.main(["export", "--what", "payments", "--product", "pdt_x", "--currency", "EUR", "--out", str(out),
+                          "--warehouse", str(warehouse)]) == 0  # fmt: skip
+    assert out.read_bytes().count(b"\n") == 1 + 2  # E's two payments, both on plan pdt_x
