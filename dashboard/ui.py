@@ -122,24 +122,24 @@ def money(amount, currency: str) -> str:
     )
 
 
-def chart(fig, key: str, records_sql: str | None = None, params=None) -> None:
+def chart(fig, key: str, records_sql: str | None = None, params=None, where=st) -> None:
     """A chart whose points can be clicked to list the records behind them. `records_sql` takes the
     `params(selected x values)` as parameters; the x values are the chart's dates or labels."""
-    event = st.plotly_chart(
+    event = where.plotly_chart(
         fig, key=key, on_select="rerun" if records_sql else "ignore", selection_mode="points"
     )
     if not records_sql:
         return
     points = event.selection.points if event and event.selection else []
     if not points:
-        st.caption("Click a bar or point to list the records behind it.")
+        where.caption("Click a bar or point to list the records behind it.")
         return
     xs = {str(p["x"]) if hasattr(p, "get") else str(p.x) for p in points}
     # a date axis sends "2026-03-05" or "2026-03-05 00:00": keep the date; labels (decline codes) stay whole
     picked = sorted(x[:10] if re.match(r"\d{4}-\d\d-\d\d", x) else x for x in xs)
     rows = data.query(records_sql, params(picked))
-    st.caption(f"{len(rows):,} records behind {', '.join(picked)} (at most 5,000 shown)")
-    st.dataframe(rows, hide_index=True)
+    where.caption(f"{len(rows):,} records behind {', '.join(picked)} (at most 5,000 shown)")
+    where.dataframe(rows, hide_index=True)
 
 
 # The records behind the charts (parameters only; the selected values arrive as a list).
@@ -172,3 +172,56 @@ def mrr_trend(currency: str, products: list[str]):
         "FROM mrr_boundaries b LEFT JOIN (mrr_intervals v JOIN subscriptions s USING (subscription_id)) "
         "ON v.valid_from <= b.t1 AND b.t1 < v.valid_to AND v.currency = ? AND v.monthly_value > 0 "
         "AND product_ok(s.product_id, ?::VARCHAR[]) GROUP BY 1 ORDER BY 1", (currency, products))  # fmt: skip
+
+
+CUSTOMERS_MOVING_IN_MONTHS = """SELECT m.month, m.customer_id, m.movement, m.a AS mrr_at_start, m.b AS mrr_at_end
+    FROM mrr_movements m WHERE m.currency = ? AND m.month IN (SELECT unnest(?::DATE[])) AND m.movement <> 'unchanged'
+    ORDER BY m.month, m.movement LIMIT 5000"""
+CHURNED_IN_MONTHS = """SELECT m.month, m.customer_id, m.a AS churned_mrr FROM mrr_movements m
+    WHERE m.currency = ? AND m.month IN (SELECT unnest(?::DATE[])) AND m.movement = 'churn' ORDER BY churned_mrr DESC
+    LIMIT 5000"""
+DISPUTES_IN_MONTHS = """SELECT dispute_id, payment_id, created_at, amount, dispute_stage, dispute_status FROM disputes
+    WHERE currency = ? AND date_trunc('month', timezone((SELECT timezone FROM metric_settings), created_at))::DATE
+    IN (SELECT unnest(?::DATE[])) ORDER BY created_at LIMIT 5000"""
+FAILED_RENEWALS_IN_MONTHS = """SELECT payment_id, created_at, subscription_id, total_amount, error_code FROM counted_payments
+    WHERE currency = ? AND status = 'failed' AND subscription_id IS NOT NULL
+    AND date_trunc('month', local_day)::DATE IN (SELECT unnest(?::DATE[])) ORDER BY created_at LIMIT 5000"""
+REFUNDS_IN_PERIODS = """SELECT refund_id, payment_id, created_at, amount, status, reason FROM refunds
+    WHERE date_trunc(?, timezone((SELECT timezone FROM metric_settings), created_at))::DATE IN (SELECT unnest(?::DATE[]))
+    AND currency = ? ORDER BY created_at LIMIT 5000"""
+PAYMENTS_BY = """SELECT c.payment_id, c.created_at, c.status, c.total_amount, c.payment_method, d.billing_country,
+    c.product_id FROM counted_payments c LEFT JOIN payment_details d USING (payment_id)
+    LEFT JOIN products p ON p.product_id = c.product_id
+    WHERE c.currency = ? AND product_ok(c.product_id, ?::VARCHAR[]) AND c.status = ? AND c.local_day BETWEEN ? AND ?
+    AND (CASE ? WHEN 'kind' THEN CASE WHEN c.subscription_id IS NULL THEN 'one-time' ELSE 'recurring' END
+                WHEN 'method' THEN coalesce(c.payment_method, 'unknown')
+                WHEN 'country' THEN coalesce(d.billing_country, 'unknown')
+                ELSE coalesce(p.name, c.product_id, 'unknown (detail not fetched)') END) IN (SELECT unnest(?::VARCHAR[]))
+    ORDER BY c.created_at LIMIT 5000"""
+COHORT_CUSTOMERS = """WITH ends AS (SELECT month, t1 FROM mrr_boundaries),
+    cohort AS (SELECT c.customer_id, c.currency, min(b.month) AS cohort FROM customer_mrr_at c
+               JOIN ends b ON c.t = b.t1 GROUP BY ALL)
+    SELECT k.customer_id, k.cohort, b.month, coalesce(m.mrr, 0) AS mrr_at_month_end FROM cohort k
+    JOIN ends b ON b.month = k.cohort + to_months(?)
+    LEFT JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = k.customer_id AND m.currency = k.currency
+    WHERE k.currency = ? AND strftime(k.cohort, '%Y-%m') = ? ORDER BY mrr_at_month_end DESC LIMIT 5000"""
+
+
+def cohort_chart(fig, key: str, currency: str, where=st) -> None:
+    """A cohort heatmap whose cells list their customers: cohort (row) and months since (column)."""
+    event = where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
+    points = event.selection.points if event and event.selection else []
+    if not points:
+        where.caption("Click a cell to list the cohort's customers at that month.")
+        return
+    point = points[0]
+    cohort, months = (point["y"], point["x"]) if hasattr(point, "get") else (point.y, point.x)
+    rows = data.query(COHORT_CUSTOMERS, (int(months), currency, str(cohort)))
+    where.caption(f"Cohort {cohort}, {months} months on: {int((rows['mrr_at_month_end'] > 0).sum()):,} of "
+                  f"{len(rows):,} customers still paying")  # fmt: skip
+    where.dataframe(rows, hide_index=True)
+
+
+PAYMENTS_IN_WEEKS = """SELECT payment_id, created_at, status, total_amount, customer_email, error_code
+    FROM counted_payments WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[])
+    AND date_trunc('week', local_day)::DATE IN (SELECT unnest(?::DATE[])) ORDER BY created_at LIMIT 5000"""

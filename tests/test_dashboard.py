@@ -333,3 +333,54 @@ def test_exports_follow_the_product_filter(warehouse, tmp_path):
     assert dodo_cli.main(["export", "--what", "payments", "--product", "pdt_x", "--currency", "EUR", "--out", str(out),
                           "--warehouse", str(warehouse)]) == 0  # fmt: skip
     assert out.read_bytes().count(b"\n") == 1 + 2  # E's two payments, both on plan pdt_x
+
+
+def test_the_records_behind_the_other_charts(warehouse):
+    from dashboard import ui
+    from dashboard.data import read
+
+    def first(sql, params):
+        return sorted(read(str(warehouse), sql, params).iloc[:, 1])
+
+    assert first(ui.CHURNED_IN_MONTHS, ("USD", ["2026-02-01"])) == ["H"]
+    assert first(ui.CUSTOMERS_MOVING_IN_MONTHS, ("USD", ["2026-03-01"])) == [
+        "C",
+        "H",
+    ]  # contraction, reactivation
+    assert first(ui.DISPUTES_IN_MONTHS, ("USD", ["2026-03-01"])) == ["pD4"]
+    assert first(ui.FAILED_RENEWALS_IN_MONTHS, ("EUR", ["2026-02-01"])) == [
+        pd.Timestamp("2026-02-10", tz="UTC")
+    ]
+    assert first(ui.REFUNDS_IN_PERIODS, ("month", ["2026-02-01"], "USD")) == ["pA2"]
+    weekly = read(
+        str(warehouse), ui.PAYMENTS_IN_WEEKS, ("EUR", [], ["2026-02-09"])
+    )  # the week of Monday Feb 9
+    assert list(weekly["payment_id"]) == ["pE2"]
+
+
+def test_the_records_behind_the_attribute_bars(warehouse):
+    from dashboard import ui
+    from dashboard.data import read
+
+    def ids(status, field, picked):
+        params = ("USD", [], status, "2026-01-01", "2026-03-31", field, picked)
+        return sorted(read(str(warehouse), ui.PAYMENTS_BY, params)["payment_id"])
+
+    assert (
+        ids("succeeded", "kind", ["one-time"]) == []
+    )  # every USD payment of the fixture is for a subscription
+    assert len(ids("succeeded", "kind", ["recurring"])) == 16
+    assert ids("failed", "method", ["unknown"]) == ["pA0"]  # no payment method in the fixture
+    assert ids("succeeded", "product", ["pdt_x"]) == ids(
+        "succeeded", "kind", ["recurring"]
+    )  # no products table rows
+
+
+def test_the_customers_behind_a_cohort_cell(warehouse):
+    from dashboard import ui
+    from dashboard.data import read
+
+    rows = read(str(warehouse), ui.COHORT_CUSTOMERS, (1, "USD", "2026-01"))
+    # January's cohort (A, C, D, H) one month on: H is not paying at the end of February
+    assert sorted(rows["customer_id"]) == ["A", "C", "D", "H"]
+    assert dict(zip(rows["customer_id"], rows["mrr_at_month_end"], strict=True))["H"] == 0

@@ -21,8 +21,9 @@ c[0].metric("Success rate", "n/a" if not final else f"{totals['succeeded'] / fin
 c[1].metric("Failed payments", f"{int(totals['failed']):,}")
 c[2].metric("Not final (processing, cancelled, ...)", f"{int(totals['other']):,}")
 c[3].metric("Failures with reason not fetched yet", f"{int(unknown):,}")
-st.plotly_chart(figures.lines(daily, "week", {"success_rate": "Success rate", "failure_rate": "Failure rate"},
-                              title="Payment outcomes by week"))  # fmt: skip
+weekly = figures.lines(daily, "week", {"success_rate": "Success rate", "failure_rate": "Failure rate"},
+                       title="Payment outcomes by week")  # fmt: skip
+ui.chart(weekly, "outcomes_weekly", ui.PAYMENTS_IN_WEEKS, lambda weeks: (cur, prods, weeks))
 reasons = data.query("SELECT coalesce(c.error_code, 'unknown') error_code, any_value(t.decline_type) decline_type, "
                      "count(*) failed, sum(total_amount) amount FROM counted_payments c "
                      "LEFT JOIN (SELECT DISTINCT error_code, decline_type FROM failures_by_reason) t "
@@ -37,15 +38,21 @@ by = data.query("SELECT coalesce(payment_method, 'unknown') method, coalesce(d.b
                 "WHERE c.status = 'failed' AND currency = ? AND product_ok(c.product_id, ?::VARCHAR[]) "
                 "AND local_day BETWEEN ? AND ? GROUP BY ALL", (cur, prods, start, end))  # fmt: skip
 left, right = st.columns(2)
-left.plotly_chart(figures.bars(by.groupby("method", as_index=False)["failed"].sum(), "method", {"failed": "Failed"},
-                               title="By payment method"))  # fmt: skip
-right.plotly_chart(figures.bars(by.groupby("country", as_index=False)["failed"].sum(), "country", {"failed": "Failed"},
-                                title="By country (where known)"))  # fmt: skip
+for column, field, title in (
+    (left, "method", "By payment method"),
+    (right, "country", "By country (where known)"),
+):
+    part = by.groupby(field, as_index=False)["failed"].sum()
+    ui.chart(figures.bars(part, field, {"failed": "Failed"}, title=title), f"failures_by_{field}", ui.PAYMENTS_BY,
+             lambda picked, f=field: (cur, prods, "failed", start, end, f, picked), where=column)  # fmt: skip
 if prods:
     st.caption("Recovery and disputes below are for the whole business, not the selected products.")
 recovery = data.query("SELECT * FROM recovery_monthly WHERE currency = ? ORDER BY month", (cur,))
-st.plotly_chart(figures.lines(recovery, "month", {"recovery_rate": "Recovery rate"},
-                              title=f"Renewal failures recovered within {info['recovery_days']} days"))  # fmt: skip
+recovered = figures.lines(recovery, "month", {"recovery_rate": "Recovery rate"},
+                          title=f"Renewal failures recovered within {info['recovery_days']} days")  # fmt: skip
+ui.chart(recovered, "recovery", ui.FAILED_RENEWALS_IN_MONTHS, lambda months: (cur, months))
 disputes = data.query("SELECT * FROM dispute_activity_monthly WHERE currency = ? ORDER BY month", (cur,))
-st.plotly_chart(figures.bars(disputes, "month", {"disputes_opened": "Opened", "disputes_lost_count": "Lost"},
-                             title="Disputes"))  # fmt: skip
+opened = figures.bars(
+    disputes, "month", {"disputes_opened": "Opened", "disputes_lost_count": "Lost"}, title="Disputes"
+)
+ui.chart(opened, "disputes", ui.DISPUTES_IN_MONTHS, lambda months: (cur, months))

@@ -19,8 +19,9 @@ for col, (key, label) in zip(c, {"gross": "Gross volume", "refunds": "Refunds", 
     col.metric(label, ui.money(totals[key], cur))
 volume = figures.bars(by, "period", {"gross": "Gross", "net": "Net"}, cur, f"Gross and net volume by {grain}")
 ui.chart(volume, "revenue_periods", ui.PAYMENTS_IN_PERIODS, lambda periods: (grain, periods, cur, prods))
-st.plotly_chart(figures.bars(by, "period", {"refunds": "Refunds", "disputes_lost": "Disputes lost"}, cur,
-                             "Refunds and lost disputes", stacked=True))  # fmt: skip
+losses = figures.bars(by, "period", {"refunds": "Refunds", "disputes_lost": "Disputes lost"}, cur,
+                      "Refunds and lost disputes", stacked=True)  # fmt: skip
+ui.chart(losses, "revenue_losses", ui.REFUNDS_IN_PERIODS, lambda periods: (grain, periods, cur))
 
 split = data.query("SELECT CASE WHEN subscription_id IS NULL THEN 'one-time' ELSE 'recurring' END kind, "
                    "coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
@@ -32,12 +33,15 @@ left, mid, right = st.columns(3)
 for column, (field, title) in zip((left, mid, right), [("kind", "One-time vs recurring"), ("method", "By payment method"),
                                                         ("country", "By country (where known)")], strict=True):  # fmt: skip
     part = split.groupby(field, as_index=False)["amount"].sum().sort_values("amount", ascending=False)
-    column.plotly_chart(figures.bars(part, field, {"amount": "Gross"}, cur, title))
+    ui.chart(figures.bars(part, field, {"amount": "Gross"}, cur, title), f"revenue_by_{field}", ui.PAYMENTS_BY,
+             lambda picked, f=field: (cur, prods, "succeeded", start, end, f, picked), where=column)  # fmt: skip
 products = data.query("SELECT coalesce(p.name, c.product_id, 'unknown (detail not fetched)') product, "
                       "sum(total_amount) amount FROM counted_payments c LEFT JOIN products p USING (product_id) "
                       "WHERE c.status = 'succeeded' AND c.currency = ? AND product_ok(c.product_id, ?::VARCHAR[]) "
                       "AND local_day BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC", (cur, prods, start, end))  # fmt: skip
-st.plotly_chart(
-    figures.bars(products, "product", {"amount": "Gross"}, cur, "By product (subscriptions by their plan)")
+by_product = figures.bars(
+    products, "product", {"amount": "Gross"}, cur, "By product (subscriptions by their plan)"
 )
+ui.chart(by_product, "revenue_by_product", ui.PAYMENTS_BY,
+         lambda picked: (cur, prods, "succeeded", start, end, "product", picked))  # fmt: skip
 st.caption(f"Days are in {info['timezone']}. Refunds and disputes count on the day they were created.")

@@ -43,18 +43,24 @@ with st.expander(f"The {len(movers):,} customers behind these movements"):
     st.dataframe(movers, hide_index=True)
 rates = monthly.rename(columns={"customer_churn_rate": "Customer churn", "gross_mrr_churn_rate": "Gross MRR churn",
                                 "net_mrr_churn_rate": "Net MRR churn", "nrr": "NRR", "grr": "GRR"})  # fmt: skip
-st.plotly_chart(figures.lines(rates, "month", {k: k for k in ("Customer churn", "Gross MRR churn", "Net MRR churn")},
-                              title="Churn rates"))  # fmt: skip
-st.plotly_chart(
-    figures.lines(rates, "month", {"NRR": "NRR", "GRR": "GRR"}, title="Net and gross revenue retention")
+churn_rates = figures.lines(rates, "month", {k: k for k in ("Customer churn", "Gross MRR churn", "Net MRR churn")},
+                            title="Churn rates")  # fmt: skip
+ui.chart(churn_rates, "churn_rates", ui.CUSTOMERS_MOVING_IN_MONTHS, lambda months: (cur, months))
+retention = figures.lines(
+    rates, "month", {"NRR": "NRR", "GRR": "GRR"}, title="Net and gross revenue retention"
 )
+ui.chart(retention, "retention", ui.CUSTOMERS_MOVING_IN_MONTHS, lambda months: (cur, months))
 types = data.query("SELECT * FROM churn_by_type WHERE currency = ? ORDER BY month", (cur,))
-st.plotly_chart(figures.bars(types, "month", {"voluntary_churn": "Voluntary", "involuntary_churn": "Involuntary"}, cur,
-                             "Churned MRR: voluntary vs involuntary (a failed payment after the last success)",
-                             stacked=True))  # fmt: skip
+churn_types = figures.bars(types, "month", {"voluntary_churn": "Voluntary", "involuntary_churn": "Involuntary"}, cur,
+                           "Churned MRR: voluntary vs involuntary (a failed payment after the last success)",
+                           stacked=True)  # fmt: skip
+ui.chart(churn_types, "churn_types", ui.CHURNED_IN_MONTHS, lambda months: (cur, months))
 cohorts = data.query(
     "SELECT * FROM cohort_retention WHERE currency = ? ORDER BY cohort, months_since", (cur,)
 )
 left, right = st.columns(2)
-left.plotly_chart(figures.heatmap(cohorts, "logo_retention", "Logo retention by cohort"))
-right.plotly_chart(figures.heatmap(cohorts, "revenue_retention", "Revenue retention by cohort"))
+ui.cohort_chart(
+    figures.heatmap(cohorts, "logo_retention", "Logo retention by cohort"), "cohorts_logo", cur, left
+)
+ui.cohort_chart(figures.heatmap(cohorts, "revenue_retention", "Revenue retention by cohort"), "cohorts_revenue", cur,
+                right)  # fmt: skip
