@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard import DEFAULT_WAREHOUSE
+from dashboard import DEFAULT_WAREHOUSE, exports
 
 EPOCH_DAY = date(1970, 1, 1)  # "all time" starts here
 
@@ -85,3 +85,20 @@ def status() -> dict:
             "age_hours": (datetime.now(UTC) - through).total_seconds() / 3600,
             "timezone": settings["timezone"].iloc[0], "grace_days": int(settings["grace_days"].iloc[0]),
             "recovery_days": int(settings["recovery_days"].iloc[0])}  # fmt: skip
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _export(
+    path: str, ident: tuple, what: str, start, end, currency, timezone: str, products: tuple
+) -> bytes:
+    return exports.build(what, lambda sql, params: read(path, sql, tuple(params)), start, end, currency, timezone,
+                         list(products))  # fmt: skip
+
+
+def export_csv(what: str, start, end, currency, timezone: str, products) -> bytes:
+    """The Exports page's file, built once per published file and filter (a CSV of the whole set)."""
+    path = warehouse_path()
+    ident = identity(path)
+    if ident is None:
+        raise NoWarehouse(f"No warehouse at {path} yet. Run `dodo-analytics sync` (or `make demo`) first.")
+    return _export(str(path), ident, what, start, end, currency, timezone, tuple(products))
