@@ -50,6 +50,16 @@ STATEMENTS = [
               tax::BIGINT AS tax, coalesce(tax_known_payments, 0)::BIGINT AS tax_known_payments
        FROM gross FULL JOIN refunds USING (day, currency) FULL JOIN lost USING (day, currency)
        ORDER BY day, currency""",
+    # fees from the balance ledger (payment, refund and dispute fees net of their reversals), by the
+    # entry's day; empty when the key may not read the ledger, which the dashboard shows as unavailable
+    """CREATE OR REPLACE TABLE fees_daily AS
+       SELECT timezone($timezone, created_at)::DATE AS day, currency,
+              sum(amount) FILTER (event_type IN ('payment_fees', 'refund_fees', 'dispute_fees'))::BIGINT AS fees,
+              coalesce(sum(amount) FILTER (event_type IN ('refund_fees_reversal', 'dispute_fees_reversal')), 0)::BIGINT
+                  AS fee_reversals
+       FROM ledger_entries
+       WHERE event_type IN ('payment_fees', 'refund_fees', 'dispute_fees', 'refund_fees_reversal', 'dispute_fees_reversal')
+       GROUP BY ALL ORDER BY day, currency""",
     # the same, by product, for the dashboard's product filter (refunds and disputes take their payment's)
     """CREATE OR REPLACE TABLE revenue_daily_by_product AS
        WITH gross AS (

@@ -384,3 +384,16 @@ def test_the_customers_behind_a_cohort_cell(warehouse):
     # January's cohort (A, C, D, H) one month on: H is not paying at the end of February
     assert sorted(rows["customer_id"]) == ["A", "C", "D", "H"]
     assert dict(zip(rows["customer_id"], rows["mrr_at_month_end"], strict=True))["H"] == 0
+
+
+def test_fees_come_from_the_ledger_or_are_unavailable(warehouse, synced, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))  # the fixture has no ledger
+    assert metric(open_page(PAGES[1]), "Fees") == "unavailable"
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(synced))
+    at = open_page(PAGES[1], currency="USD", preset="All time")
+    from dashboard.data import read
+
+    fees = read(
+        str(synced), "SELECT sum(fees) - sum(fee_reversals) FROM fees_daily WHERE currency = 'USD'"
+    ).iloc[0, 0]
+    assert fees > 0 and metric(at, "Fees (ledger)") == f"{fees / 100:,.2f} USD"

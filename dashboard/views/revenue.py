@@ -17,6 +17,17 @@ c = st.columns(4)
 for col, (key, label) in zip(c, {"gross": "Gross volume", "refunds": "Refunds", "disputes_lost": "Disputes lost",
                                  "net": "Net volume"}.items(), strict=True):  # fmt: skip
     col.metric(label, ui.money(totals[key], cur))
+# fees come from the balance ledger; a key that may not read it leaves them unknown, never zero
+ledger = data.query("SELECT count(*) n FROM ledger_entries").iloc[0]["n"]
+fees = data.query("SELECT sum(fees) - sum(fee_reversals) f FROM fees_daily WHERE currency = ? AND day BETWEEN ? AND ?",
+                  (cur, start, end)).iloc[0]["f"]  # fmt: skip
+f = st.columns(4)
+if not ledger:
+    f[0].metric("Fees", "unavailable", help="The API key could not read the balance ledger.")
+elif not prods:
+    paid = 0 if ui.missing(fees) else fees
+    f[0].metric("Fees (ledger)", ui.money(paid, cur))
+    f[1].metric("Net after fees", ui.money(totals["net"] - paid, cur))
 volume = figures.bars(by, "period", {"gross": "Gross", "net": "Net"}, cur, f"Gross and net volume by {grain}")
 ui.chart(volume, "revenue_periods", ui.PAYMENTS_IN_PERIODS, lambda periods: (grain, periods, cur, prods))
 losses = figures.bars(by, "period", {"refunds": "Refunds", "disputes_lost": "Disputes lost"}, cur,
