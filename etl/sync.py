@@ -12,16 +12,6 @@ from email.utils import parsedate_to_datetime
 from . import warehouse as wh
 from .client import ApiError, DodoClient, ForbiddenError
 from .pager import Window, iso_us, next_step, page_params, split
-from .records import (
-    CUSTOMERS,
-    DISPUTES,
-    LEDGER,
-    PAYMENT_DETAIL,
-    PAYMENT_LIST,
-    PRODUCTS,
-    REFUNDS,
-    SUBSCRIPTIONS,
-)
 from .records import parse as parse_records
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,20 +24,23 @@ class Resource:
     name: str
     path: str
     table: str
-    columns: tuple
     mode: str  # "incremental": new records plus a look-back; "full": every record every run; "all": no time filter
     extras: tuple = ((),)
 
+    @property
+    def columns(self) -> tuple:
+        return wh.TABLES[self.table][0]  # the warehouse table says which API fields become columns
+
 
 RESOURCES = {
-    "products": Resource("products", "/products", "products", PRODUCTS, "all",
+    "products": Resource("products", "/products", "products", "all",
                          extras=((("archived", "false"),), (("archived", "true"),))),
-    "customers": Resource("customers", "/customers", "customers", CUSTOMERS, "full"),
-    "subscriptions": Resource("subscriptions", "/subscriptions", "subscriptions", SUBSCRIPTIONS, "full"),
-    "payments": Resource("payments", "/payments", "payments", PAYMENT_LIST, "incremental"),
-    "refunds": Resource("refunds", "/refunds", "refunds", REFUNDS, "incremental"),
-    "disputes": Resource("disputes", "/disputes", "disputes", DISPUTES, "incremental"),
-    "ledger": Resource("ledger", "/balances/ledger", "ledger_entries", LEDGER, "incremental"),
+    "customers": Resource("customers", "/customers", "customers", "full"),
+    "subscriptions": Resource("subscriptions", "/subscriptions", "subscriptions", "full"),
+    "payments": Resource("payments", "/payments", "payments", "incremental"),
+    "refunds": Resource("refunds", "/refunds", "refunds", "incremental"),
+    "disputes": Resource("disputes", "/disputes", "disputes", "incremental"),
+    "ledger": Resource("ledger", "/balances/ledger", "ledger_entries", "incremental"),
 }  # fmt: skip
 
 
@@ -320,7 +313,7 @@ class Sync:
             return None
 
         got = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d is not None]
-        values, bad = parse_records(PAYMENT_DETAIL, got)
+        values, bad = parse_records(wh.TABLES["payment_details"][0], got)
         with wh.transaction(self.con):
             if values["raw"]:
                 wh.upsert(self.con, "payment_details", values, datetime.now(UTC))
