@@ -3,7 +3,6 @@ published file READ_ONLY and closes it again, so a publish (an atomic file swap)
 next rerun and an open dashboard never holds a lock a sync would need. Results are cached per
 (file identity, query, parameters): a publish changes the identity, so nothing stale is served."""
 
-import json
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import DEFAULT_WAREHOUSE, exports
+from etl.warehouse import read_status  # the sync's record of how its last run ended
 
 EPOCH_DAY = date(1970, 1, 1)  # "all time" starts here
 
@@ -62,13 +62,6 @@ def query(sql: str, params: tuple = ()) -> pd.DataFrame:
         return _cached(str(path), identity(path), sql, tuple(params))
 
 
-def _last_run(path: Path) -> dict | None:
-    try:
-        return json.loads(path.with_name(path.name + ".status.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def status() -> dict:
     """What the published data describes: data_through, the last run and its age."""
     runs = query("SELECT data_through, finished_at, status, error FROM sync_runs WHERE status <> 'running' "
@@ -77,7 +70,7 @@ def status() -> dict:
     if runs.empty:
         raise NoWarehouse("The warehouse has no completed sync yet. Run `dodo-analytics sync`.")
     row = runs.iloc[0].to_dict()
-    last = _last_run(warehouse_path())
+    last = read_status(warehouse_path())
     if last and last.get("exit_code") and last.get("finished_at", "") > str(row["finished_at"].isoformat()):
         row["status"], row["error"] = "failed", last.get("problem")  # a later run failed: nothing published
     through = row["data_through"].to_pydatetime()

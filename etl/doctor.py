@@ -3,7 +3,6 @@ do when it fails; exit code 1 when anything is wrong."""
 
 import asyncio
 import fcntl
-import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -56,7 +55,7 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
             age = (datetime.now(UTC) - through).total_seconds() / 3600
             lines.append((OK, f"{path}: last published sync {status}, data through {through:%Y-%m-%d %H:%M} UTC "
                               f"({age:.0f} h ago)"))  # fmt: skip
-    last = _last_run(path)
+    last = wh.read_status(path)
     if last and last.get("exit_code"):
         lines.append((PROBLEM, f"the last sync ({last.get('finished_at', '?')}) failed: {last.get('problem')}; "
                                "run `dodo-analytics sync` by hand to see it"))  # fmt: skip
@@ -76,13 +75,6 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
             (OK, f"a working copy {wh.work_path(path).name} is there: the next sync resumes from it")
         )
     return lines
-
-
-def _last_run(path) -> dict | None:
-    try:
-        return json.loads(path.with_name(path.name + ".status.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def run(args, client_factory=DodoClient, out=print) -> int:

@@ -176,6 +176,14 @@ def write_status(published: Path, status: dict) -> None:
         pass  # a full or read-only disk already failed the run with its own message
 
 
+def read_status(published: Path) -> dict | None:
+    """What `write_status` wrote for the last run, or None when there is none (or it is unreadable)."""
+    try:
+        return json.loads(published.with_name(published.name + ".status.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 # -- publish -------------------------------------------------------------------------------------
 def publish(con, published: Path) -> None:
     """Checkpoint and close the working copy, then swap a copy of it into place atomically."""
