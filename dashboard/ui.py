@@ -5,6 +5,7 @@ import hmac
 import os
 import re
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -98,8 +99,6 @@ def header(title: str) -> dict | None:
 
 
 def _local_today(info) -> date:
-    from zoneinfo import ZoneInfo
-
     return info["data_through"].astimezone(ZoneInfo(info["timezone"])).date()
 
 

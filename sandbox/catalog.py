@@ -57,6 +57,15 @@ class Plan:
         self.periods = periods  # subscription length in cycles; None for open-ended
         self.archived, self.license_key, self.seats, self.category = archived, license_key, seats, category
 
+    def subscription_period(self) -> dict:
+        """How long a subscription to the plan runs: its fixed number of cycles, or ten years."""
+        if self.periods:
+            return {
+                "subscription_period_count": self.periods * self.count,
+                "subscription_period_interval": self.interval,
+            }
+        return {"subscription_period_count": 10, "subscription_period_interval": "Year"}
+
     def price_in(self, currency: str) -> int:
         """The localized price in the currency's minor unit."""
         major = self.usd / 100 * PER_USD[currency]

@@ -43,9 +43,7 @@ class Product:
         else:
             price = {"type": "recurring_price", "currency": "USD", "price": plan.usd, "discount": 0,
                      "payment_frequency_count": plan.count, "payment_frequency_interval": plan.interval,
-                     "subscription_period_count": plan.periods * plan.count if plan.periods else 10,
-                     "subscription_period_interval": plan.interval if plan.periods else "Year",
-                     "purchasing_power_parity": False, "tax_inclusive": False,
+                     **plan.subscription_period(), "purchasing_power_parity": False, "tax_inclusive": False,
                      "trial_period_days": plan.trial, "discount_bps": None, "trial_amount": None,
                      "trial_apply_discounts": None, "trial_payment_method_optional": None,
                      "zero_amount_payment_method_optional": None}  # fmt: skip
@@ -111,9 +109,7 @@ class Subscription:
                 "currency": self.currency, "recurring_pre_tax_amount": self.pre_tax_amount(),
                 "tax_inclusive": False, "status": self.status, "on_demand": plan.kind == "on_demand",
                 "payment_frequency_count": plan.count, "payment_frequency_interval": plan.interval,
-                "subscription_period_count": plan.periods * plan.count if plan.periods else 10,
-                "subscription_period_interval": plan.interval if plan.periods else "Year",
-                "trial_period_days": plan.trial, "trial_amount": 0 if plan.trial else None,
+                **plan.subscription_period(), "trial_period_days": plan.trial, "trial_amount": 0 if plan.trial else None,
                 "next_billing_date": iso(self.next_billing), "previous_billing_date": iso(self.previous_billing),
                 "cancel_at_next_billing_date": self.cancel_at_next, "cancelled_at": iso(self.cancelled_at),
                 "cancelled_by": by, "cancellation_feedback": self.feedback, "cancellation_comment": None,
