@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import duckdb
+
 from . import warehouse as wh
 from .client import ApiError, DodoClient, ForbiddenError
+from .loader import Loader
 from .pager import Window, iso_us, next_step, page_params, split
 from .records import parse as parse_records
 
@@ -24,7 +27,9 @@ class Resource:
     name: str
     path: str
     table: str
-    mode: str  # "incremental": new records plus a look-back; "full": every record every run; "all": no time filter
+    # "incremental": new records plus a look-back; "full": every record every run; "all": no time filter;
+    # "detail": one GET per record, for records the list already gave
+    mode: str
     extras: tuple = ((),)
 
     @property
@@ -42,6 +47,7 @@ RESOURCES = {
     "disputes": Resource("disputes", "/disputes", "disputes", "incremental"),
     "ledger": Resource("ledger", "/balances/ledger", "ledger_entries", "incremental"),
 }  # fmt: skip
+DETAILS = Resource("payment_details", "/payments/{id}", "payment_details", "detail")
 
 
 def to_us(dt: datetime) -> int:
@@ -61,8 +67,9 @@ class Outcome:
     skipped: dict = field(default_factory=dict)  # resource -> why
     rejected: list = field(default_factory=list)  # (resource, id, reason)
     details: int = 0
-    load_seconds: float = 0.0  # time spent turning fetched pages into committed rows
+    load_seconds: float = 0.0  # time spent turning fetched pages into committed rows (parse + commit)
     details_missing: int = 0  # payment details the API would not give this run (retried next run)
+    notes: list = field(default_factory=list)  # what the summary should tell, short of an error
 
 
 class Sync:
@@ -77,20 +84,26 @@ class Sync:
         since: datetime | None = None,
         details: bool = True,
     ) -> Outcome:
-        con = self.con
-        run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0]
-        con.execute("UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'")
+        self.db = Loader(self.con)
+        try:
+            return await self.run_pass(names, full_refresh, since, details)
+        finally:
+            self.db.close()  # waits for the commits already handed over: none is cut short
+            self.out.load_seconds += self.db.busy_seconds
+
+    async def run_pass(self, names, full_refresh, since, details) -> Outcome:
         started = datetime.fromtimestamp(self.wall(), UTC)
-        self.out = Outcome(run_id, started)
-        con.execute("INSERT INTO sync_runs (run_id, started_at, status, settings) VALUES (?, ?, 'running', ?)",
-                    [run_id, started, json.dumps(self.recorded_settings())])  # fmt: skip
+        self.out = Outcome(await self.db.call(start_run, started, self.recorded_settings()), started)
         await self.client.get("/products", {"page_size": 1})  # the server's clock pins the pass
-        date = self.client.server_date
-        through = parsedate_to_datetime(date).astimezone(UTC) if date else started
+        through, note = await self.db.call(pin, self.client.server_date, started)
         self.out.data_through = through
-        con.execute("UPDATE sync_runs SET data_through = ? WHERE run_id = ?", [through, run_id])
+        self.out.notes += [note] if note else []
+        await self.db.call(lambda con: con.execute("UPDATE sync_runs SET data_through = ? WHERE run_id = ?",
+                                                   [through, self.out.run_id]))  # fmt: skip
         self.pin = to_us(through)
-        before = {n: self.count(RESOURCES[n].table) for n in names}
+        before = {n: await self.count(RESOURCES[n].table) for n in names}
+        # tables empty before the pass (a first backfill) take plain INSERTs, much faster than upserts
+        self.fresh = {RESOURCES[n].table for n in names if before[n] == 0}
         self.queue: asyncio.Queue = asyncio.Queue()
         self.open_windows: dict[str, int] = {}
 
@@ -98,13 +111,13 @@ class Sync:
             try:
                 await self.plan(RESOURCES[name], full_refresh, since)
             except ForbiddenError as exc:
-                self.skip(name, exc)
+                await self.skip(name, exc)
 
         # in parallel: probing where each resource's history starts takes a few requests each
         await asyncio.gather(*(plan(name) for name in names))
         await self.drain(self.fetch_window)
         for name in names:
-            self.out.new[name] = self.count(RESOURCES[name].table) - before[name]
+            self.out.new[name] = await self.count(RESOURCES[name].table) - before[name]
         if details and "payments" in names and "payments" not in self.out.skipped:
             await self.fetch_details()
         return self.out
@@ -115,13 +128,14 @@ class Sync:
                 "recovery_days": s.recovery_days, "lookback_days": s.lookback_days, "detail_budget": s.detail_budget,
                 "per_second": s.per_second, "per_minute": s.per_minute}  # fmt: skip
 
-    def count(self, table: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    async def count(self, table: str, where: str = "", params=()) -> int:
+        return await self.db.call(lambda con: con.execute(f"SELECT count(*) FROM {table} {where}", params)
+                                  .fetchall()[0][0])  # fmt: skip
 
-    def skip(self, name: str, exc: Exception) -> None:
+    async def skip(self, name: str, exc: Exception) -> None:
         self.out.skipped[name] = str(exc)
-        self.con.execute("DELETE FROM sync_windows WHERE resource = ?", [name])
         self.open_windows[name] = 0
+        await self.db.call(lambda con: con.execute("DELETE FROM sync_windows WHERE resource = ?", [name]))
 
     async def drain(self, work) -> None:
         """Run `work` over the queue with as many workers as requests may be in flight."""
@@ -134,7 +148,7 @@ class Sync:
                     if not failure:
                         await work(*item)
                 except ForbiddenError as exc:
-                    self.skip(item[0].name, exc)
+                    await self.skip(item[0].name, exc)
                 except BaseException as exc:  # re-raised below, once every worker has stopped
                     failure.append(exc)
                 finally:
@@ -150,20 +164,18 @@ class Sync:
 
     # -- planning ----------------------------------------------------------------------------------
     async def plan(self, r: Resource, full_refresh: bool, since: datetime | None) -> None:
-        con = self.con
-        if full_refresh or since is not None:  # a new starting point replaces any resumed plan
-            con.execute("DELETE FROM sync_windows WHERE resource = ?", [r.name])
-        pending = [
-            Window(g, lte, tuple(map(tuple, json.loads(e)))) for g, lte, e in wh.pending_windows(con, r.name)
-        ]
-        complete, planned = wh.state(con, r.name)
+        pending, (complete, planned) = await self.db.call(
+            resumable, r.name, full_refresh or since is not None
+        )
         complete = None if full_refresh else complete
         new: list[Window] = []
         if r.mode == "all":
             new = [] if pending else [Window(None, None, extra) for extra in r.extras]
         elif pending:
             if planned is not None and to_us(planned) < self.pin:
-                new = self.windows(r, to_us(planned) + 1, self.pin)  # a resumed plan, plus what is new since
+                new = await self.windows(
+                    r, to_us(planned) + 1, self.pin
+                )  # a resumed plan, plus what is new since
         else:
             start = None
             if r.mode == "incremental" and complete is not None:
@@ -172,32 +184,31 @@ class Sync:
                 # never later than where the last complete run stopped: that would leave a hole
                 start = to_us(since) if start is None else min(start, to_us(since))
             elif r.mode == "full":
-                start = self.oldest_stored(r)
+                start = await self.oldest_stored(r)
             if start is None:
                 start = await self.probe_oldest(r)
-            new = self.windows(r, start, self.pin) if start is not None else []
-        with wh.transaction(con):
-            wh.replace_window(con, r.name, None, new)
-            wh.set_planned(con, r.name, from_us(self.pin))
+            new = await self.windows(r, start, self.pin) if start is not None else []
+        await self.db.commit(add_windows, 0, r.name, new, from_us(self.pin))
         plan = pending + new
         self.open_windows[r.name] = len(plan)
         self.out.fetched.setdefault(r.name, 0)
         if not plan:
-            self.finish(r)
+            await self.db.call(finish, r.name)
         for w in plan:
             self.queue.put_nowait((r, w))
 
-    def oldest_stored(self, r: Resource) -> int | None:
-        row = self.con.execute(f"SELECT min(created_at) FROM {r.table}").fetchall()[0][0]
+    async def oldest_stored(self, r: Resource) -> int | None:
+        row = await self.db.call(
+            lambda con: con.execute(f"SELECT min(created_at) FROM {r.table}").fetchall()[0][0]
+        )
         return None if row is None else to_us(row)
 
-    def windows(self, r: Resource, start: int, end: int) -> list[Window]:
+    async def windows(self, r: Resource, start: int, end: int) -> list[Window]:
         """Split [start, end] in windows; about four pages each by what the warehouse already holds."""
         if start > end:
             return []
-        stored = self.con.execute(f"SELECT count(*) FROM {r.table} WHERE created_at BETWEEN ? AND ?",
-                                  [from_us(start), from_us(end)]).fetchall()[0][0]  # fmt: skip
-        first_time = self.con.execute(f"SELECT count(*) = 0 FROM {r.table}").fetchall()[0][0]
+        stored = await self.count(r.table, "WHERE created_at BETWEEN ? AND ?", [from_us(start), from_us(end)])
+        first_time = await self.count(r.table) == 0
         # Nothing known yet: many windows, for parallelism; otherwise about four pages a window.
         parts = 16 if first_time else max(1, min(16, math.ceil(stored / 400)))
         return split(Window(start, end), parts)
@@ -246,52 +257,45 @@ class Sync:
             if step == "next":
                 page += 1
                 continue
-            self.commit(r, w, items, rest)
+            await self.commit(r, w, items, rest)
             for part in rest:
                 self.queue.put_nowait((r, part))
             return
 
-    def commit(self, r: Resource, w: Window, items: list, rest: list[Window]) -> None:
+    async def commit(self, r: Resource, w: Window, items: list, rest: list[Window]) -> None:
+        """Parse here, on the event loop, while the writer thread inserts what came before."""
         started = time.perf_counter()
         values, bad = parse_records(r.columns, items)
         extra = None
         if r.name == "products":
             archived = dict(w.extra).get("archived") == "true"
             extra = {"archived": ("bool", [archived] * len(values["raw"]))}
-        con = self.con
-        with wh.transaction(con):
-            if values["raw"]:
-                wh.upsert(con, r.table, values, datetime.now(UTC), extra)
-            for record_id, reason in bad:
-                con.execute(
-                    "INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
-                    [self.out.run_id, r.name, record_id, reason],
-                )
-            wh.replace_window(con, r.name, w, rest)
+        batch = wh.arrow_batch(r.table, values, extra) if values["raw"] else None
         self.out.load_seconds += time.perf_counter() - started
+        await self.store(r, batch, bad, w, rest)
         self.out.fetched[r.name] += len(values["raw"])
         self.out.rejected += [(r.name, i, why) for i, why in bad]
         self.open_windows[r.name] += len(rest) - 1
-        if self.open_windows[r.name] == 0:
-            self.finish(r)
+        if self.open_windows[r.name] == 0:  # every window of the plan is committed: none can still fail
+            await self.db.call(finish, r.name)
         self.progress(self.out)
 
-    def finish(self, r: Resource) -> None:
-        self.con.execute(
-            "UPDATE sync_state SET complete_through = planned_through WHERE resource = ?", [r.name]
-        )
+    async def store(self, r: Resource, batch, bad: list, w: Window | None = None, rest=()) -> None:
+        rows = 0 if batch is None else batch.num_rows
+        if r.table in self.fresh:
+            try:
+                return await self.db.commit(
+                    store_window, rows, r, batch, bad, self.out.run_id, w, rest, False
+                )
+            except duckdb.ConstraintException:
+                pass  # a record read twice (split windows share an instant): replace it after all
+        await self.db.commit(store_window, rows, r, batch, bad, self.out.run_id, w, rest, True)
 
     # -- payment details ---------------------------------------------------------------------------
     async def fetch_details(self) -> None:
         """Every failed payment's detail (decline code and message), then others newest first within
         the per-run budget; a detail is fetched again when the payment's status has moved since."""
-        stale = ("FROM payments p LEFT JOIN payment_details d USING (payment_id) "
-                 "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)")  # fmt: skip
-        failed = self.con.execute(f"SELECT payment_id {stale} AND p.status = 'failed' "
-                                  "ORDER BY p.created_at DESC").fetchall()  # fmt: skip
-        others = self.con.execute(f"SELECT payment_id {stale} AND p.status IS DISTINCT FROM 'failed' "
-                                  "ORDER BY p.created_at DESC LIMIT ?", [self.settings.detail_budget]).fetchall()  # fmt: skip
-        ids = [i for (i,) in failed + others]
+        ids = await self.db.call(stale_details, self.settings.detail_budget)
         for start in range(0, len(ids), DETAIL_BATCH):
             self.queue.put_nowait((RESOURCES["payments"], ids[start : start + DETAIL_BATCH]))
         await self.drain(self.fetch_detail_batch)
@@ -313,14 +317,76 @@ class Sync:
             return None
 
         got = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d is not None]
-        values, bad = parse_records(wh.TABLES["payment_details"][0], got)
-        with wh.transaction(self.con):
-            if values["raw"]:
-                wh.upsert(self.con, "payment_details", values, datetime.now(UTC))
-            for record_id, reason in bad + missing:
-                self.con.execute("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
-                                 [self.out.run_id, "payment_details", record_id, reason])  # fmt: skip
+        values, bad = parse_records(DETAILS.columns, got)
+        batch = wh.arrow_batch(DETAILS.table, values) if values["raw"] else None
+        await self.store(DETAILS, batch, bad + missing)
         self.out.details_missing += len(missing)
         self.out.details += len(values["raw"])
         self.out.rejected += [("payment_details", i, why) for i, why in bad]
         self.progress(self.out)
+
+
+# -- what the writer thread runs (each gets the connection first) -------------------------------------
+def start_run(con, started: datetime, settings: dict) -> int:
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0]
+    con.execute("UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'")
+    con.execute("INSERT INTO sync_runs (run_id, started_at, status, settings) VALUES (?, ?, 'running', ?)",
+                [run_id, started, json.dumps(settings)])  # fmt: skip
+    return run_id
+
+
+def pin(con, date_header: str | None, started: datetime) -> tuple[datetime, str | None]:
+    """data_through for this pass: the API's clock (its Date header), never earlier than a previous
+    pass's. A server clock that jumped back would otherwise move data_through backwards and shift
+    every "as of" number; the records it would hide are read by a later pass."""
+    try:
+        server = parsedate_to_datetime(date_header).astimezone(UTC)
+    except (TypeError, ValueError):
+        return started, "the API sent no usable Date header: this machine's clock dates the pass"
+    (last,) = con.execute("SELECT max(data_through) FROM sync_runs WHERE status LIKE 'ok%'").fetchall()[0]
+    if last is not None and server < last:
+        return last, (f"the API's clock ({date_header}) is behind the last sync's data through "
+                      f"({last:%Y-%m-%d %H:%M:%S} UTC): data through stays there")  # fmt: skip
+    return server, None
+
+
+def resumable(con, resource: str, reset: bool) -> tuple[list[Window], tuple]:
+    """The windows a killed pass left to fetch (none when `reset`: a new starting point replaces
+    them), and the resource's (complete_through, planned_through)."""
+    if reset:
+        con.execute("DELETE FROM sync_windows WHERE resource = ?", [resource])
+    pending = [
+        Window(g, lte, tuple(map(tuple, json.loads(e)))) for g, lte, e in wh.pending_windows(con, resource)
+    ]
+    return pending, wh.state(con, resource)
+
+
+def add_windows(con, resource: str, new: list[Window], planned_through: datetime) -> None:
+    wh.replace_window(con, resource, None, new)
+    wh.set_planned(con, resource, planned_through)
+
+
+def store_window(con, r: Resource, batch, bad: list, run_id: int, w=None, rest=(), replace=True) -> None:
+    """A window's rows, its rejected records, and the plan without it (plus what it was split into)."""
+    if batch is not None:
+        wh.upsert(con, r.table, batch, datetime.now(UTC), replace)
+    if bad:
+        con.executemany("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
+                        [[run_id, r.name, record_id, reason] for record_id, reason in bad])  # fmt: skip
+    if w is not None:
+        wh.replace_window(con, r.name, w, rest)
+
+
+def finish(con, resource: str) -> None:
+    con.execute("UPDATE sync_state SET complete_through = planned_through WHERE resource = ?", [resource])
+
+
+def stale_details(con, budget: int) -> list[str]:
+    stale = ("FROM payments p LEFT JOIN payment_details d USING (payment_id) "
+             "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)")  # fmt: skip
+    failed = con.execute(
+        f"SELECT payment_id {stale} AND p.status = 'failed' ORDER BY p.created_at DESC"
+    ).fetchall()
+    others = con.execute(f"SELECT payment_id {stale} AND p.status IS DISTINCT FROM 'failed' "
+                         "ORDER BY p.created_at DESC LIMIT ?", [budget]).fetchall()  # fmt: skip
+    return [i for (i,) in failed + others]

@@ -109,19 +109,24 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def upsert(con, table: str, values: dict[str, list], synced_at, extra: dict | None = None) -> None:
-    """Insert or replace rows by primary key, in bulk: the columns go to DuckDB as one Arrow table and
-    DuckDB casts the timestamp text itself."""
+def arrow_batch(table: str, values: dict[str, list], extra: dict | None = None) -> pa.Table:
+    """Parsed columns as one Arrow table for `upsert`; timestamps stay text for DuckDB to cast in bulk."""
     columns = TABLES[table][0]
     arrays = {n: pa.array(values[n], type=pa.string() if k == "ts" else ARROW[k]) for n, k, *_ in columns}
     for name, (kind, vals) in (extra or {}).items():
         arrays[name] = pa.array(vals, type=ARROW[kind])
     arrays["raw"] = pa.array(values["raw"], type=pa.string())
-    batch = pa.table(arrays)  # noqa: F841 (DuckDB reads it by name)
-    kinds = {n: k for n, k, *_ in columns}
-    select = [f"CAST({n} AS TIMESTAMPTZ)" if kinds.get(n) == "ts" else n for n in arrays]
-    con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(arrays)}, synced_at) "
-                f"SELECT {', '.join(select)}, ? FROM batch", [synced_at])  # fmt: skip
+    return pa.table(arrays)
+
+
+def upsert(con, table: str, batch: pa.Table, synced_at, replace: bool = True) -> None:
+    """Insert the rows of an `arrow_batch` in bulk. `replace=False` is for rows not expected to be there
+    yet (a first backfill): a plain INSERT is several times faster than INSERT OR REPLACE, and raises
+    duckdb.ConstraintException if a key exists after all, for the caller to try again with replace."""
+    kinds = {n: k for n, k, *_ in TABLES[table][0]}
+    select = [f"CAST({n} AS TIMESTAMPTZ)" if kinds.get(n) == "ts" else n for n in batch.column_names]
+    con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(batch.column_names)}, "
+                f"synced_at) SELECT {', '.join(select)}, ? FROM batch", [synced_at])  # fmt: skip
 
 
 @contextmanager

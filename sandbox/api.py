@@ -61,7 +61,7 @@ class SandboxAPI:
             self.stats[f"status:{reply.status}"] += 1
         if not any(name == "content-type" for name, _ in reply.headers):
             reply.headers.append(("content-type", "application/json"))
-        reply.headers.append(("date", http_date(self.data.now)))
+        reply.headers.append(("date", http_date(self.data.now - round(self.faults.date_shift() * 1000))))
         return reply
 
     # -- the API -----------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ def add_parser(subparsers) -> None:
     faults.add_argument(
         "--burst-429", default="", metavar="N/EVERY", help="N 429s in a row every EVERY requests"
     )
+    faults.add_argument("--date-back-rate", type=float, default=0.0,
+                        help="share of answers whose Date header is --date-back-s seconds in the past")  # fmt: skip
+    faults.add_argument("--date-back-s", type=float, default=3600.0)
     faults.add_argument("--fault-seed", type=int, default=0)
 
 
@@ -96,6 +99,7 @@ def build_api(args, clock=None) -> SandboxAPI:
     limiter = RateLimiter(args.per_second or per_second, args.per_minute or per_minute)
     config = FaultConfig(latency_ms=args.latency_ms, latency_max_ms=args.latency_max_ms, error_rate=args.error_rate,
                          hang_rate=args.hang_rate, truncate_rate=args.truncate_rate, rate_429=args.rate_429,
+                         date_back_rate=args.date_back_rate, date_back_s=args.date_back_s,
                          seed=args.fault_seed)  # fmt: skip
     if args.burst_429:
         try:

@@ -1,4 +1,5 @@
-"""Fault knobs for tests and benchmarks: latency, 5xx, hung requests, broken JSON, 429 bursts.
+"""Fault knobs for tests and benchmarks: latency, 5xx, hung requests, broken JSON, 429 bursts, and a
+server clock (the Date header) jumping backwards.
 
 Decisions come from a seeded random generator, so a fault run is repeatable.
 """
@@ -20,6 +21,8 @@ class FaultConfig:
     burst_429: int = 0  # every `burst_every` requests, this many 429s in a row
     burst_every: int = 0
     force_429: int = 0  # the next N requests get 429 (set at run time through /_sandbox/faults)
+    date_back_rate: float = 0.0  # share of responses whose Date header is `date_back_s` in the past
+    date_back_s: float = 3600.0
     seed: int = 0
 
     def update(self, values: dict) -> None:
@@ -67,3 +70,8 @@ class Faults:
 
     def truncate(self) -> bool:
         return bool(self.config.truncate_rate) and self.rng.random() < self.config.truncate_rate
+
+    def date_shift(self) -> float:
+        """Seconds to take off this response's Date header (a server clock jumping backwards)."""
+        c = self.config
+        return c.date_back_s if c.date_back_rate and self.rng.random() < c.date_back_rate else 0.0

@@ -2,97 +2,20 @@
 about the key. The sandbox is reached through its httpx transport; clocks and sleeps are fake."""
 
 import argparse
-import asyncio
 import gc
 import hashlib
-import io
 import json
 import math
 from datetime import timedelta
 
-import duckdb
 import httpx
 import pytest
 
-from conftest import RO_KEY, FakeClock, make_api
-from etl import cli
+from conftest import RO_KEY, make_api
 from etl import warehouse as wh
-from etl.client import DodoClient
 from etl.pager import PAGE_SIZE, Window, next_step, page_params, sdk_next_page
+from harness import Harness, Killed, assert_complete, snapshot, totals
 from sandbox.faults import FaultConfig, Faults
-from sandbox.server import AsyncSandboxTransport
-
-TABLE_OF = {"payments": "payments", "payment_details": "payment_details", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
-            "customers": "customers", "products": "products", "ledger": "ledger_entries"}  # fmt: skip
-
-
-class Killed(BaseException):
-    """Stands for the process dying: nothing after it runs (BaseException escapes every handler)."""
-
-
-class Harness:
-    def __init__(self, api, tmp_path, monkeypatch, key=RO_KEY, budget=0, kill_after=None):
-        self.api, self.path, self.kill_after = api, tmp_path / "wh" / "warehouse.duckdb", kill_after
-        self.clock = FakeClock(1000.0)
-        self.requests = 0
-        monkeypatch.setenv("DODO_PAYMENTS_API_KEY", key)
-        monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "test_mode")
-        monkeypatch.setenv("DODO_PAYMENTS_BASE_URL", "http://sandbox.test")
-        monkeypatch.setenv("DODO_ANALYTICS_DETAIL_BUDGET", str(budget))
-        self.stdout, self.stderr = io.StringIO(), io.StringIO()
-
-    async def fake_sleep(self, seconds):
-        self.clock.advance(seconds)
-        await asyncio.sleep(0)
-
-    def client(self, settings):
-        harness = self
-
-        class Transport(AsyncSandboxTransport):
-            async def handle_async_request(self, request):
-                harness.requests += 1
-                if harness.kill_after is not None and harness.requests > harness.kill_after:
-                    raise Killed()
-                return await super().handle_async_request(request)
-
-        return DodoClient(settings, transport=Transport(self.api, sleep=self.fake_sleep), clock=self.clock,
-                          sleep=self.fake_sleep)  # fmt: skip
-
-    def sync(self, **flags) -> int:
-        args = argparse.Namespace(warehouse=str(self.path), resources=None, full_refresh=False, since=None)
-        vars(args).update(flags)
-        self.stdout, self.stderr = io.StringIO(), io.StringIO()
-        return cli.run(args, client_factory=self.client, stdout=self.stdout, stderr=self.stderr)
-
-    def query(self, sql, params=()):
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            return con.execute(sql, params).fetchall()
-
-
-def totals(api):
-    return api.data.totals()["resources"]
-
-
-def assert_complete(h: Harness):
-    for resource, entry in totals(h.api).items():
-        if resource == "payouts":
-            continue
-        table = TABLE_OF[resource]
-        assert h.query(f"SELECT count(*) FROM {table}")[0][0] == entry["count"], resource
-        if "by_status" in entry and resource != "disputes":
-            got = dict(h.query(f"SELECT status, count(*) FROM {table} GROUP BY 1"))
-            assert got == entry["by_status"], resource
-
-
-def snapshot(path) -> dict:
-    """Every row of every raw table, minus the columns that record when something was fetched."""
-    out = {}
-    with duckdb.connect(str(path), read_only=True) as con:
-        for table in TABLE_OF.values():
-            cols = [c for (c,) in con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'")
-                    .fetchall() if c not in ("synced_at", "detail_fetched_at")]  # fmt: skip
-            out[table] = sorted(con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall(), key=str)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -338,3 +261,20 @@ def test_doctor_says_what_the_key_can_read(tmp_path, monkeypatch):
     lines.clear()
     assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
     assert "test and live keys differ" in "\n".join(lines) and "sk_test_wrong" not in "\n".join(lines)
+
+
+def test_a_server_clock_jumping_back_never_moves_data_through_back(tmp_path, monkeypatch):
+    api = make_api(600, seed=8)
+    h = Harness(api, tmp_path, monkeypatch)
+    assert h.sync() == 0
+    api.data.advance(int(timedelta(days=1).total_seconds() * 1000))
+    api.faults.config.date_back_rate, api.faults.config.date_back_s = 1.0, 3 * 86400
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert (
+        "note: the API's clock (" in h.stdout.getvalue() and "data through stays there" in h.stdout.getvalue()
+    )
+    first, second = [t for (t,) in h.query("SELECT data_through FROM sync_runs ORDER BY run_id")]
+    assert second == first
+    api.faults.config.date_back_rate = 0.0
+    assert h.sync() == 0
+    assert_complete(h)

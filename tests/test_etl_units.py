@@ -1,6 +1,6 @@
 """Unit tests of the ETL's parts: settings, rate-limit arithmetic, the HTTP client, paging, parsing.
 
-Pure functions get literal inputs; the client talks to an `httpx.MockTransport` with an injected
+Pure functions get literal inputs; the warehouse writer gets a real DuckDB; the client talks to an `httpx.MockTransport` with an injected
 clock and sleep, so nothing touches the network or sleeps for real.
 """
 
@@ -8,14 +8,18 @@ import asyncio
 import bisect
 import json
 import random
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import duckdb
 import httpx
 import pytest
 
 from conftest import FakeClock, client_for, make_api
+from etl import sync as etl_sync
+from etl import warehouse as wh
 from etl.client import (
     MAX_RETRIES,
     ApiError,
@@ -27,6 +31,7 @@ from etl.client import (
     retry_hint,
 )
 from etl.limiter import Limiter
+from etl.loader import Loader
 from etl.pager import PAGE_SIZE, SPLIT_AFTER, Window, next_step, page_params, sdk_next_page, split
 from etl.records import DISPUTES, LEDGER, PAYMENT_LIST, parse
 from etl.settings import BASE_URLS, Secret, Settings, SettingsError
@@ -573,3 +578,75 @@ def test_since_is_always_an_aware_instant(text):
 
     since = _since(text)
     assert since.tzinfo is not None and since.isoformat().startswith("2026-01-01T00:00:00")
+
+
+# -- 6. The writer thread ---------------------------------------------------------------------------
+def test_loader_keeps_order_batches_commits_and_fails_only_the_bad_one():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    release = threading.Event()
+
+    def blocked(con):
+        release.wait(5)  # the writer is busy: the commits below queue up and share transactions
+
+    def insert(con, n):
+        con.execute("INSERT INTO t VALUES (?)", [n])
+
+    async def go():
+        loader = Loader(con)
+        try:
+            first = asyncio.ensure_future(loader.call(blocked))
+            await asyncio.sleep(0.05)
+            # 3 is inserted twice: that job alone fails, the others around it commit
+            jobs = [asyncio.ensure_future(loader.commit(insert, 1, n)) for n in (1, 2, 3, 3, 4)]
+            await asyncio.sleep(0.05)
+            release.set()
+            await first
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            rows = await loader.call(lambda con: con.execute("SELECT n FROM t ORDER BY n").fetchall())
+            return results, rows, loader
+        finally:
+            loader.close()
+
+    results, rows, loader = asyncio.run(go())
+    assert [type(r).__name__ for r in results] == [
+        "NoneType",
+        "NoneType",
+        "NoneType",
+        "ConstraintException",
+        "NoneType",
+    ]
+    assert rows == [(1,), (2,), (3,), (4,)]
+    assert con.execute("SELECT current_setting('threads')").fetchall()[0][0] > 1  # reset for the metrics
+
+
+def test_store_replaces_a_record_read_twice_in_a_first_backfill(tmp_path):
+    """A first backfill inserts without replacing (fast); a record read again (split windows share an
+    instant) must replace its row, not fail the window."""
+    con = wh.open_work(tmp_path / "w.duckdb")
+    sync = etl_sync.Sync(Settings.from_env(env()), None, con)
+    sync.out, sync.fresh = etl_sync.Outcome(1, None), {"ledger_entries"}
+    entry = {"id": "led_1", "created_at": "2026-01-01T00:00:00Z", "amount": 100, "currency": "USD",
+             "event_type": "payment", "is_credit": True}  # fmt: skip
+    ledger = etl_sync.RESOURCES["ledger"]
+
+    async def go():
+        sync.db = Loader(con)
+        try:
+            for amount in (100, 250):
+                values, bad = parse(LEDGER, [dict(entry, amount=amount)])
+                await sync.store(ledger, wh.arrow_batch("ledger_entries", values), bad)
+        finally:
+            sync.db.close()
+
+    asyncio.run(go())
+    assert con.execute("SELECT id, amount FROM ledger_entries").fetchall() == [("led_1", 250)]
+
+
+@pytest.mark.parametrize("header", [None, "", "not a date", "Thu, 99 Nov 2026 25:61:00 GMT"])
+def test_pin_falls_back_to_this_machines_clock_without_a_usable_date_header(header):
+    con = duckdb.connect()
+    con.execute(wh.BOOKKEEPING)
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    through, note = etl_sync.pin(con, header, started)
+    assert through == started and "no usable Date header" in note
