@@ -26,7 +26,7 @@ test: lint
 	$(BIN)/pytest
 
 chaos: $(STAMP)
-	CHAOS_KILLS=20 CHAOS_PUBLISHES=12 $(BIN)/pytest tests/chaos -o addopts="" -q -s
+	CHAOS_KILLS=20 CHAOS_PUBLISHES=12 CHAOS_STORM_SEEDS=5 CHAOS_DISK_LIMITS=4 $(BIN)/pytest tests/chaos -o addopts="" -q -s
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_bench.py

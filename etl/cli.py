@@ -84,7 +84,8 @@ def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
         print(f"dodo-analytics sync: {exc}; exiting (code 75)", file=stderr)
         return EXIT_LOCKED
     except OSError as exc:
-        print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}", file=stderr)
+        print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}; check that the "
+              "folder exists and is writable by this user", file=stderr)  # fmt: skip
         return EXIT_FAILED
     try:
         code, problem = _run_locked(settings, names, args.full_refresh, since, client_factory, stdout, stderr)
@@ -112,6 +113,8 @@ def _run_locked(
         out = asyncio.run(_pass(sync, client, names, full_refresh, since))
     except ApiError as exc:
         error = str(exc)
+    except (OSError, duckdb.Error) as exc:
+        error = _cannot_write(settings, exc)
     except Exception as exc:  # noqa: BLE001 (reported as one line; the working copy keeps committed windows)
         error = f"unexpected {type(exc).__name__}: {exc}"
     if stderr.isatty():
@@ -126,7 +129,7 @@ def _run_locked(
         except metrics.TieOutError as exc:
             error = f"the metrics do not tie out: {exc}"
         except duckdb.Error as exc:
-            error = f"rebuilding the metric tables failed: {exc}"
+            error = "rebuilding the metric tables failed: " + _cannot_write(settings, exc)
     status = "failed" if error else ("ok_with_rejects" if out and out.rejected else "ok")
     s = client.stats
     try:
@@ -138,8 +141,10 @@ def _run_locked(
                          _json(out.skipped), len(out.rejected), error, out.run_id])  # fmt: skip
         if not error:
             wh.publish(con, settings.warehouse)
-    except (wh.WarehouseError, duckdb.Error) as exc:
+    except wh.WarehouseError as exc:
         error = str(exc)
+    except (OSError, duckdb.Error) as exc:
+        error = _cannot_write(settings, exc)
     finally:
         con.close()  # (publish closed it already; closing twice is harmless)
     if error:
@@ -161,6 +166,12 @@ def _run_locked(
 async def _pass(sync, client, names, full_refresh, since):
     async with client:
         return await sync.run(names, full_refresh, since)
+
+
+def _cannot_write(settings, exc: Exception) -> str:
+    return (f"the working warehouse {wh.work_path(settings.warehouse)} could not be written ({exc}). If the disk "
+            "is full or the folder is not writable, free some disk space or fix its permissions, then run the sync "
+            "again: it resumes from the last committed window")  # fmt: skip
 
 
 def _json(obj) -> str:

@@ -9,10 +9,13 @@ the commits in flight and never half a window.
 """
 
 import asyncio
+import contextlib
 import queue
 import threading
 import time
 from concurrent.futures import Future
+
+import duckdb
 
 MAX_BATCH_ROWS = 20_000  # enough to amortise a commit; small enough to keep memory and kill losses low
 _STOP = object()
@@ -83,7 +86,8 @@ class Loader:
                 con.commit()
         except BaseException as exc:  # noqa: BLE001 (handed to the caller through its future)
             if transaction:
-                con.rollback()
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already
+                    con.rollback()
             if len(batch) > 1:  # one bad commit must not take the others down: each on its own
                 for job in batch:
                     self._run([job], transaction=True)

@@ -93,7 +93,8 @@ class Sync:
 
     async def run_pass(self, names, full_refresh, since, details) -> Outcome:
         started = datetime.fromtimestamp(self.wall(), UTC)
-        self.out = Outcome(await self.db.call(start_run, started, self.recorded_settings()), started)
+        self.out = Outcome(0, started)  # (0 until sync_runs has the row: there may be no disk to write it on)
+        self.out.run_id = await self.db.call(start_run, started, self.recorded_settings())
         await self.client.get("/products", {"page_size": 1})  # the server's clock pins the pass
         through, note = await self.db.call(pin, self.client.server_date, started)
         self.out.data_through = through

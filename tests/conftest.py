@@ -1,5 +1,8 @@
 """Shared test helpers: an in-process sandbox reached through an httpx transport (no sockets, no sleeps)."""
 
+import json
+import os
+
 import httpx
 import pytest
 
@@ -50,3 +53,25 @@ def small_api():
 def small_client(small_api):
     with client_for(small_api) as c:
         yield c
+
+
+@pytest.fixture
+def reliability(request):
+    """`reliability(check, tried, times, outcome)` adds a row to the README's reliability table when
+    bench/reliability.py runs the suite (it sets RELIABILITY_LOG); a test records only once its
+    assertions have passed, and the script marks a failed test's check as failed."""
+
+    def record(check: str, tried: str, times: int, outcome: str) -> None:
+        path = os.environ.get("RELIABILITY_LOG")
+        if path:
+            row = {
+                "test": request.node.nodeid,
+                "check": check,
+                "tried": tried,
+                "times": times,
+                "outcome": outcome,
+            }
+            with open(path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    return record
