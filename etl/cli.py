@@ -185,7 +185,9 @@ def _summary(out, stats, seconds, settings, stdout) -> None:
         print(f"  {name:14s} {fetched:>9,} read, {out.new.get(name, 0):>9,} new", file=stdout)
     for name, why in out.skipped.items():
         print(f"  {name:14s} skipped: {why}", file=stdout)
-    for note in out.notes:
+    notes = out.notes + ([f"{stats['invalid_utf8']} answers held bytes that are not UTF-8: loaded with U+FFFD "
+                          "in their place"] if stats.get("invalid_utf8") else [])  # fmt: skip
+    for note in notes:
         print(f"  note: {note}", file=stdout)
     missing = f", {out.details_missing:,} not available (see rejected_records)" if out.details_missing else ""
     print(f"  payment details {out.details:,} fetched{missing}", file=stdout)

@@ -11,6 +11,7 @@ from collections import Counter
 from email.utils import parsedate_to_datetime
 
 import httpx
+import orjson
 
 from .limiter import Limiter
 from .settings import Settings
@@ -120,8 +121,8 @@ class DodoClient:
                     status = response.status_code
                     if status == 200:
                         try:
-                            return response.json()
-                        except (json.JSONDecodeError, UnicodeDecodeError):
+                            return self._decode(response.content)
+                        except json.JSONDecodeError:
                             problem, hint = "a broken JSON body", None
                     elif status in RETRY_STATUSES:
                         hint = retry_hint(response.headers)
@@ -140,6 +141,20 @@ class DodoClient:
                 await self.sleep(hint if hint is not None and hint <= 60 else backoff(attempt, self.rng))
             raise ApiError(f"GET {path} failed after {MAX_RETRIES + 1} attempts (last: {problem}); "
                            "the API may be down or overloaded: try again later")  # fmt: skip
+
+    def _decode(self, body: bytes):
+        """JSON; bytes that are not UTF-8 (a bad byte in some customer's name) become U+FFFD and are
+        counted, rather than making the page unreadable on every retry and every run."""
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # not UTF-8, broken, or what orjson refuses (integers beyond 64 bits): the standard library decides
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = body.decode("utf-8", "replace")
+            self.stats["invalid_utf8"] += 1
+        return json.loads(text)
 
     def _error(self, path: str, response: httpx.Response) -> ApiError:
         try:

@@ -154,7 +154,7 @@ def test_a_refused_key_gets_a_message_about_test_and_live_keys(tmp_path, monkeyp
     assert "sk_live_wrong_key_123456" not in err + h.stdout.getvalue()
 
 
-def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkeypatch):
+def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkeypatch, reliability):
     key = "sk_test_SECRETSECRET_0123456789"
     api = make_api(400, seed=6)
     api.keys[key] = "ro"
@@ -165,17 +165,29 @@ def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkey
     assert h.sync() == 1  # a failing run too
     for text in (h.stdout.getvalue(), h.stderr.getvalue()):
         assert key not in text
-    for path in h.path.parent.iterdir():
+    import dodo_cli
+
+    for what in ("payments", "subscriptions", "customers"):  # exports are files finance passes around
+        assert dodo_cli.main(["export", "--what", what, "--out", str(h.path.parent / f"{what}.csv"),
+                              "--warehouse", str(h.path)]) == 0  # fmt: skip
+    files = list(h.path.parent.iterdir())  # warehouse, working copy, status, lock, exports
+    assert len(files) >= 6
+    for path in files:
         assert key.encode() not in path.read_bytes(), path
     assert key not in str(h.query("SELECT * FROM sync_runs"))
+    reliability("Key never leaks (sync)", "a distinctive key grepped in stdout, stderr, every file beside the "
+                "warehouse (published, working copy, status, 3 CSV exports) and sync_runs, after an ok and a failed run",
+                2, "0 occurrences")  # fmt: skip
 
 
-def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch):
+def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch, reliability):
     api = make_api(300, seed=8)
     h = Harness(api, tmp_path, monkeypatch, budget=30)
     assert h.sync() == 0
     stats = api.stats
     assert stats["requests"] == stats["method:GET"] == h.requests
+    reliability("GET only", "a full sync with details, every request counted by the sandbox by method",
+                stats["requests"], "0 requests other than GET")  # fmt: skip
 
 
 def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path, monkeypatch):

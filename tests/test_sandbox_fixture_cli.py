@@ -95,7 +95,7 @@ def test_malformed_fixture_files_are_refused_naming_file_and_problem(tmp_path, c
         FixtureData(tmp_path / "d", 0)
 
 
-def test_cli_refuses_bad_input_with_one_clear_line(tmp_path, capsys):
+def test_cli_refuses_bad_input_with_one_clear_line(tmp_path, capsys, reliability):
     cases = [
         (["--host", "0.0.0.0"], "refusing to bind 0.0.0.0"),
         (["--size", "huge"], "--size must be one of"),
@@ -107,6 +107,8 @@ def test_cli_refuses_bad_input_with_one_clear_line(tmp_path, capsys):
         assert dodo_cli.main(["sandbox", *args]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+    reliability("Sandbox refuses a public address", "dodo-analytics sandbox --host 0.0.0.0 without the flag", 1,
+                "refused with one line, exit 2")  # fmt: skip
 
 
 def test_cli_help_shows_an_example(capsys):
