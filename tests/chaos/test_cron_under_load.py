@@ -14,7 +14,7 @@ from processes import ROOT, sandbox, sync_process
 
 from dashboard import data
 
-RUNS = int(os.environ.get("CHAOS_PUBLISHES", "3"))
+RUNS = int(os.environ.get("CHAOS_PUBLISHES", "2"))
 READS = [
     "SELECT sum(gross_volume) FROM revenue_daily",
     "SELECT * FROM mrr_monthly",

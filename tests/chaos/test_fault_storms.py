@@ -48,7 +48,7 @@ def test_a_storm_ends_complete_or_with_a_clear_error_and_the_last_publish_intact
 ):
     outcomes = {"complete": 0, "clear error": 0}
     for seed in range(SEEDS):
-        api = make_api(200, seed=20 + seed)
+        api = make_api(150, seed=20 + seed)
         h = Harness(api, tmp_path / f"seed{seed}", monkeypatch, budget=20)
         assert h.sync() == 0, h.stderr.getvalue()
         published = hashlib.sha256(h.path.read_bytes()).digest()
