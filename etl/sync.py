@@ -20,6 +20,7 @@ from .records import parse as parse_records
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
 DETAIL_BATCH = 100
+SKEW = timedelta(minutes=5)  # how far the API's clock may be ahead of this machine's
 
 
 @dataclass(frozen=True)
@@ -337,18 +338,27 @@ def start_run(con, started: datetime, settings: dict) -> int:
 
 
 def pin(con, date_header: str | None, started: datetime) -> tuple[datetime, str | None]:
-    """data_through for this pass: the API's clock (its Date header), never earlier than a previous
-    pass's. A server clock that jumped back would otherwise move data_through backwards and shift
-    every "as of" number; the records it would hide are read by a later pass."""
+    """data_through for this pass: the API's clock (its Date header), with two guards. Never later than
+    this machine's clock by more than SKEW: a server clock ahead would pin the pass in the future, and
+    the ledger (read on from where the last pass stopped, with no look-back) would then skip what is
+    created until then. Never earlier than a previous pass's: a server clock that jumped back would
+    move data_through backwards and shift every "as of" number. Either way, the earlier instant is the
+    safe one: what it leaves out, the next pass reads."""
     try:
         server = parsedate_to_datetime(date_header).astimezone(UTC)
     except (TypeError, ValueError):
-        return started, "the API sent no usable Date header: this machine's clock dates the pass"
+        server, note = started, "the API sent no usable Date header: this machine's clock dates the pass"
+    else:
+        note = None
+        if server > started + SKEW:
+            server, note = started, (f"the API's clock ({date_header}) is ahead of this machine's: this machine's "
+                                     "clock dates the pass")  # fmt: skip
     (last,) = con.execute("SELECT max(data_through) FROM sync_runs WHERE status LIKE 'ok%'").fetchall()[0]
     if last is not None and server < last:
-        return last, (f"the API's clock ({date_header}) is behind the last sync's data through "
+        whose = "the API's" if note is None else "this machine's"
+        return last, (f"{whose} clock ({server:%Y-%m-%d %H:%M:%S} UTC) is behind the last sync's data through "
                       f"({last:%Y-%m-%d %H:%M:%S} UTC): data through stays there")  # fmt: skip
-    return server, None
+    return server, note
 
 
 def resumable(con, resource: str, reset: bool) -> tuple[list[Window], tuple]:

@@ -650,3 +650,14 @@ def test_pin_falls_back_to_this_machines_clock_without_a_usable_date_header(head
     started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     through, note = etl_sync.pin(con, header, started)
     assert through == started and "no usable Date header" in note
+
+
+def test_pin_never_trusts_a_server_clock_ahead_of_this_machines():
+    con = duckdb.connect()
+    con.execute(wh.BOOKKEEPING)
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    ahead = format_datetime(started + timedelta(days=1), usegmt=True)
+    through, note = etl_sync.pin(con, ahead, started)
+    assert through == started and "ahead of this machine's" in note
+    near = format_datetime(started + timedelta(minutes=2), usegmt=True)  # ordinary skew: the API's clock
+    assert etl_sync.pin(con, near, started) == (started + timedelta(minutes=2), None)
