@@ -166,18 +166,15 @@ class Sync:
 
     # -- planning ----------------------------------------------------------------------------------
     async def plan(self, r: Resource, full_refresh: bool, since: datetime | None) -> None:
-        pending, (complete, planned) = await self.db.call(
-            resumable, r.name, full_refresh or since is not None
-        )
+        reset = full_refresh or since is not None  # a new starting point replaces any resumed plan
+        pending, (complete, planned) = await self.db.call(resumable, r.name, reset)
         complete = None if full_refresh else complete
         new: list[Window] = []
         if r.mode == "all":
             new = [] if pending else [Window(None, None, extra) for extra in r.extras]
         elif pending:
-            if planned is not None and to_us(planned) < self.pin:
-                new = await self.windows(
-                    r, to_us(planned) + 1, self.pin
-                )  # a resumed plan, plus what is new since
+            if planned is not None and to_us(planned) < self.pin:  # a resumed plan, plus what is new since
+                new = await self.windows(r, to_us(planned) + 1, self.pin)
         else:
             start = None
             if r.mode == "incremental" and complete is not None:

@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -127,18 +126,6 @@ def upsert(con, table: str, batch: pa.Table, synced_at, replace: bool = True) ->
     select = [f"CAST({n} AS TIMESTAMPTZ)" if kinds.get(n) == "ts" else n for n in batch.column_names]
     con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(batch.column_names)}, "
                 f"synced_at) SELECT {', '.join(select)}, ? FROM batch", [synced_at])  # fmt: skip
-
-
-@contextmanager
-def transaction(con):
-    """Commit what the block did, or undo all of it; never leave the connection mid-transaction."""
-    con.begin()
-    try:
-        yield
-    except BaseException:
-        con.rollback()
-        raise
-    con.commit()
 
 
 # -- bookkeeping ---------------------------------------------------------------------------------
