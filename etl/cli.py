@@ -84,8 +84,8 @@ def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
         print(f"dodo-analytics sync: {exc}; exiting (code 75)", file=stderr)
         return EXIT_LOCKED
     except OSError as exc:
-        print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}; check that the "
-              "folder exists and is writable by this user", file=stderr)  # fmt: skip
+        print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}; {wh.WRITE_HELP}",
+              file=stderr)  # fmt: skip
         return EXIT_FAILED
     try:
         code, problem = _run_locked(settings, names, args.full_refresh, since, client_factory, stdout, stderr)
@@ -169,9 +169,8 @@ async def _pass(sync, client, names, full_refresh, since):
 
 
 def _cannot_write(settings, exc: Exception) -> str:
-    return (f"the working warehouse {wh.work_path(settings.warehouse)} could not be written ({exc}). If the disk "
-            "is full or the folder is not writable, free some disk space or fix its permissions, then run the sync "
-            "again: it resumes from the last committed window")  # fmt: skip
+    return (f"the working warehouse {wh.work_path(settings.warehouse)} could not be written ({exc}): {wh.WRITE_HELP}; "
+            "it resumes from the last committed window")  # fmt: skip
 
 
 def _json(obj) -> str:

@@ -206,10 +206,12 @@ class Sync:
         """Split [start, end] in windows; about four pages each by what the warehouse already holds."""
         if start > end:
             return []
+        # Nothing known yet (planning runs before any row of the pass lands): many windows, for
+        # parallelism; otherwise about four pages a window.
+        if r.table in self.fresh:
+            return split(Window(start, end), 16)
         stored = await self.count(r.table, "WHERE created_at BETWEEN ? AND ?", [from_us(start), from_us(end)])
-        first_time = await self.count(r.table) == 0
-        # Nothing known yet: many windows, for parallelism; otherwise about four pages a window.
-        parts = 16 if first_time else max(1, min(16, math.ceil(stored / 400)))
+        parts = max(1, min(16, math.ceil(stored / 400)))
         return split(Window(start, end), parts)
 
     async def probe_oldest(self, r: Resource) -> int | None:

@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS rejected_records (
 """
 
 
+# what to do about a warehouse that cannot be written, in every message that says so
+WRITE_HELP = "free some disk space or make the folder writable by this user, then run the sync again"
+
+
 class WarehouseError(Exception):
     """The warehouse cannot be written or published; the message says where and what to do."""
 
@@ -86,15 +90,10 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
         if not work.exists() and published.exists():
-            partial = work.with_name(
-                work.name + ".copying"
-            )  # a copy cut short must never pass for the work file
-            shutil.copyfile(published, partial)
-            os.replace(partial, work)
+            _copy_into_place(published, work, ".copying")
         con = duckdb.connect(str(work))
     except (OSError, duckdb.Error) as exc:
-        raise WarehouseError(f"cannot open the working warehouse {work}: {exc}; check the folder is writable "
-                             "and has free space") from None  # fmt: skip
+        raise WarehouseError(f"cannot open the working warehouse {work}: {exc}; {WRITE_HELP}") from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET memory_limit = '512MB'")  # a backfill of any size stays small; DuckDB spills to disk
     # Checkpoint rarely while loading: below this, committed windows only append to the WAL, which is
@@ -157,9 +156,13 @@ def set_planned(con, resource: str, planned_through) -> None:
                 "planned_through = excluded.planned_through", [resource, planned_through])  # fmt: skip
 
 
+def _status_path(published: Path) -> Path:
+    return published.with_name(published.name + ".status.json")
+
+
 def write_status(published: Path, status: dict) -> None:
     """`<warehouse>.status.json`: how the last run ended, whether or not it published anything."""
-    path = published.with_name(published.name + ".status.json")
+    path = _status_path(published)
     staging = path.with_name(path.name + ".tmp")
     try:
         staging.write_text(json.dumps(status))
@@ -171,7 +174,7 @@ def write_status(published: Path, status: dict) -> None:
 def read_status(published: Path) -> dict | None:
     """What `write_status` wrote for the last run, or None when there is none (or it is unreadable)."""
     try:
-        return json.loads(published.with_name(published.name + ".status.json").read_text())
+        return json.loads(_status_path(published).read_text())
     except (OSError, ValueError):
         return None
 
@@ -182,13 +185,21 @@ def publish(con, published: Path) -> None:
     work = work_path(published)
     con.execute("CHECKPOINT")
     con.close()
-    staging = published.with_name(published.name + ".publishing")
     try:
-        shutil.copyfile(work, staging)
+        _copy_into_place(work, published, ".publishing")
+    except OSError as exc:
+        raise WarehouseError(f"could not publish {published}: {exc}; the previous warehouse is unchanged: "
+                             f"{WRITE_HELP}") from None  # fmt: skip
+
+
+def _copy_into_place(source: Path, target: Path, suffix: str) -> None:
+    """Copy beside `target`, flush, then rename over it: a copy cut short never passes for `target`."""
+    staging = target.with_name(target.name + suffix)
+    try:
+        shutil.copyfile(source, staging)
         with open(staging, "rb") as f:
             os.fsync(f.fileno())
-        os.replace(staging, published)
-    except OSError as exc:
+        os.replace(staging, target)
+    except OSError:
         staging.unlink(missing_ok=True)
-        raise WarehouseError(f"could not publish {published}: {exc}; the previous warehouse is unchanged. "
-                             "Free some disk space or fix the folder's permissions, then run the sync again.") from None  # fmt: skip
+        raise
