@@ -2,12 +2,12 @@
 do when it fails; exit code 1 when anything is wrong."""
 
 import asyncio
-import fcntl
 from datetime import UTC, datetime
 
 import duckdb
 
 from . import warehouse as wh
+from .cli import EXIT_LOCKED
 from .client import ApiError, AuthError, DodoClient, ForbiddenError
 from .settings import Settings, SettingsError
 from .sync import RESOURCES
@@ -59,17 +59,14 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
     if last and last.get("exit_code"):
         lines.append((PROBLEM, f"the last sync ({last.get('finished_at', '?')}) failed: {last.get('problem')}; "
                                "run `dodo-analytics sync` by hand to see it"))  # fmt: skip
-    lock = path.with_name(path.name + ".lock")
-    if lock.exists():
-        with open(lock, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(handle, fcntl.LOCK_UN)
-                lines.append((OK, "no sync is running (the lock is free)"))
-            except BlockingIOError:
-                lines.append(
-                    (OK, "a sync is running now (it holds the lock); a second one would exit with 75")
-                )
+    if path.with_name(path.name + ".lock").exists():
+        try:
+            wh.lock(path).close()
+            lines.append((OK, "no sync is running (the lock is free)"))
+        except wh.LockHeld:
+            lines.append(
+                (OK, f"a sync is running now (it holds the lock); a second one would exit with {EXIT_LOCKED}")
+            )
     if wh.work_path(path).exists():
         lines.append(
             (OK, f"a working copy {wh.work_path(path).name} is there: the next sync resumes from it")
