@@ -12,7 +12,6 @@ from pathlib import Path
 import duckdb
 from processes import sandbox, sync_process
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("CHAOS_KILLS", "3"))
 TABLES = ["payments", "payment_details", "subscriptions", "refunds", "disputes", "customers", "products",
           "ledger_entries", "mrr_monthly", "revenue_daily", "subscription_mrr_segments"]  # fmt: skip
