@@ -6,6 +6,7 @@ import asyncio
 import io
 
 import duckdb
+import httpx
 
 from conftest import RO_KEY, FakeClock
 from etl import cli
@@ -35,18 +36,21 @@ class Harness:
         self.clock.advance(seconds)
         await asyncio.sleep(0)
 
-    def client(self, settings):
-        harness = self
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """What the client talks to: the sandbox; a subclass may change what it answers."""
+        return AsyncSandboxTransport(self.api, sleep=self.fake_sleep)
 
-        class Transport(AsyncSandboxTransport):
+    def client(self, settings):
+        harness, inner = self, self.transport()
+
+        class Counting(httpx.AsyncBaseTransport):
             async def handle_async_request(self, request):
                 harness.requests += 1
                 if harness.kill_after is not None and harness.requests > harness.kill_after:
                     raise Killed()
-                return await super().handle_async_request(request)
+                return await inner.handle_async_request(request)
 
-        return DodoClient(settings, transport=Transport(self.api, sleep=self.fake_sleep), clock=self.clock,
-                          sleep=self.fake_sleep)  # fmt: skip
+        return DodoClient(settings, transport=Counting(), clock=self.clock, sleep=self.fake_sleep)
 
     def sync(self, **flags) -> int:
         args = argparse.Namespace(warehouse=str(self.path), resources=None, full_refresh=False, since=None)
@@ -74,12 +78,14 @@ def assert_complete(h: Harness):
             assert got == entry["by_status"], resource
 
 
-def snapshot(path) -> dict:
-    """Every row of every raw table, minus the columns that record when something was fetched."""
+def snapshot(path, tables=None) -> dict:
+    """Every row of the tables, minus the column that records when a row was fetched; doubles rounded
+    (sums of doubles in the metric tables depend on the order of addition)."""
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
-        for table in TABLE_OF.values():
-            cols = [c for (c,) in con.execute(f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'")
-                    .fetchall() if c not in ("synced_at", "detail_fetched_at")]  # fmt: skip
-            out[table] = sorted(con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall(), key=str)
+        for table in tables or TABLE_OF.values():
+            cols = [f"round({c}, 6)" if t == "DOUBLE" else c
+                    for c, t in con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                                            [table]).fetchall() if c != "synced_at"]  # fmt: skip
+            out[table] = sorted(map(str, con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()))
     return out

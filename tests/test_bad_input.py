@@ -185,11 +185,8 @@ class BadApiHarness(Harness):
         super().__init__(api, path, monkeypatch, budget=0)
         self.plan = plan
 
-    def client(self, settings):
-        from etl.client import DodoClient
-
-        return DodoClient(settings, transport=Mangling(self.api, self.fake_sleep, self.plan), clock=self.clock,
-                          sleep=self.fake_sleep)  # fmt: skip
+    def transport(self):
+        return Mangling(self.api, self.fake_sleep, self.plan)
 
 
 @pytest.fixture(scope="module")
