@@ -40,7 +40,16 @@ def _cached(path: str, ident: tuple, sql: str, params: tuple) -> pd.DataFrame:
 
 
 def read(path: str, sql: str, params: tuple = ()) -> pd.DataFrame:
-    """Run one read-only query; values always travel as parameters, never inside the SQL text."""
+    """Run one read-only query; values always travel as parameters, never inside the SQL text. A
+    publish swapping the file while it is being opened fails the read with an IOException: read again,
+    which opens the new file. (Every reader comes through here: pages, exports, other processes.)"""
+    try:
+        return _read(path, sql, params)
+    except duckdb.IOException:
+        return _read(path, sql, params)
+
+
+def _read(path: str, sql: str, params: tuple) -> pd.DataFrame:
     with duckdb.connect(":memory:") as con:
         con.execute("SET TimeZone = 'UTC'")
         # product_ok(product, selected): true for every product when nothing is selected (the product filter)
@@ -55,11 +64,7 @@ def query(sql: str, params: tuple = ()) -> pd.DataFrame:
     ident = identity(path)
     if ident is None:
         raise NoWarehouse(f"No warehouse at {path} yet. Run `dodo-analytics sync` (or `make demo`) first.")
-    try:
-        return _cached(str(path), ident, sql, tuple(params))
-    except duckdb.IOException:
-        # the file was swapped between stat and open: read the new one
-        return _cached(str(path), identity(path), sql, tuple(params))
+    return _cached(str(path), ident, sql, tuple(params))
 
 
 def status() -> dict:
