@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import duckdb
+import pyarrow as pa
 
 from . import warehouse as wh
 from .client import ApiError, DodoClient, ForbiddenError
 from .loader import Loader
 from .pager import Window, iso_us, next_step, page_params, split
-from .records import parse as parse_records
+from .records import table as parse_records
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
@@ -187,7 +188,7 @@ class Sync:
             if start is None:
                 start = await self.probe_oldest(r)
             new = await self.windows(r, start, self.pin) if start is not None else []
-        await self.db.commit(add_windows, 0, r.name, new, from_us(self.pin))
+        await self.db.commit(add_windows, r.name, new, from_us(self.pin))
         plan = pending + new
         self.open_windows[r.name] = len(plan)
         self.out.fetched.setdefault(r.name, 0)
@@ -266,31 +267,28 @@ class Sync:
     async def commit(self, r: Resource, w: Window, items: list, rest: list[Window]) -> None:
         """Parse here, on the event loop, while the writer thread inserts what came before."""
         started = time.perf_counter()
-        values, bad = parse_records(r.columns, items)
-        extra = None
+        batch, bad = parse_records(r.columns, items)
         if r.name == "products":
             archived = dict(w.extra).get("archived") == "true"
-            extra = {"archived": ("bool", [archived] * len(values["raw"]))}
-        batch = wh.arrow_batch(r.table, values, extra) if values["raw"] else None
+            batch = batch.append_column("archived", pa.array([archived] * batch.num_rows))
         self.out.load_seconds += time.perf_counter() - started
         await self.store(r, batch, bad, w, rest)
-        self.out.fetched[r.name] += len(values["raw"])
+        self.out.fetched[r.name] += batch.num_rows
         self.out.rejected += [(r.name, i, why) for i, why in bad]
         self.open_windows[r.name] += len(rest) - 1
         if self.open_windows[r.name] == 0:  # every window of the plan is committed: none can still fail
             await self.db.call(finish, r.name)
         self.progress(self.out)
 
-    async def store(self, r: Resource, batch, bad: list, w: Window | None = None, rest=()) -> None:
-        rows = 0 if batch is None else batch.num_rows
+    async def store(self, r: Resource, batch: pa.Table, bad: list, w: Window | None = None, rest=()) -> None:
         if r.table in self.fresh:
             try:
                 return await self.db.commit(
-                    store_window, rows, r, batch, bad, self.out.run_id, w, rest, False
+                    store_window, r, bad, self.out.run_id, w, rest, rows=(r.table, batch, False)
                 )
             except duckdb.ConstraintException:
                 pass  # a record read twice (split windows share an instant): replace it after all
-        await self.db.commit(store_window, rows, r, batch, bad, self.out.run_id, w, rest, True)
+        await self.db.commit(store_window, r, bad, self.out.run_id, w, rest, rows=(r.table, batch, True))
 
     # -- payment details ---------------------------------------------------------------------------
     async def fetch_details(self) -> None:
@@ -318,11 +316,10 @@ class Sync:
             return None
 
         got = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d is not None]
-        values, bad = parse_records(DETAILS.columns, got)
-        batch = wh.arrow_batch(DETAILS.table, values) if values["raw"] else None
+        batch, bad = parse_records(DETAILS.columns, got)
         await self.store(DETAILS, batch, bad + missing)
         self.out.details_missing += len(missing)
-        self.out.details += len(values["raw"])
+        self.out.details += batch.num_rows
         self.out.rejected += [("payment_details", i, why) for i, why in bad]
         self.progress(self.out)
 
@@ -376,10 +373,9 @@ def add_windows(con, resource: str, new: list[Window], planned_through: datetime
     wh.set_planned(con, resource, planned_through)
 
 
-def store_window(con, r: Resource, batch, bad: list, run_id: int, w=None, rest=(), replace=True) -> None:
-    """A window's rows, its rejected records, and the plan without it (plus what it was split into)."""
-    if batch is not None:
-        wh.upsert(con, r.table, batch, datetime.now(UTC), replace)
+def store_window(con, r: Resource, bad: list, run_id: int, w=None, rest=()) -> None:
+    """A window's rejected records, and the plan without it (plus what it was split into); the loader
+    inserts its rows in the same transaction."""
     if bad:
         con.executemany("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
                         [[run_id, r.name, record_id, reason] for record_id, reason in bad])  # fmt: skip

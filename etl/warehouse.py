@@ -27,9 +27,6 @@ from .records import (
     SUBSCRIPTIONS,  # fmt: skip
 )
 
-ARROW = {"str": pa.string(), "int": pa.int64(), "intstr": pa.int64(), "bool": pa.bool_(), "json": pa.string(),
-         "strs": pa.list_(pa.string())}  # fmt: skip
-
 # table -> (columns from the API, extra columns). Payment details live apart from the list rows, so a
 # list re-read replaces the list row whole without touching what the detail added.
 TABLES = {
@@ -107,18 +104,8 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def arrow_batch(table: str, values: dict[str, list], extra: dict | None = None) -> pa.Table:
-    """Parsed columns as one Arrow table for `upsert`; timestamps stay text for DuckDB to cast in bulk."""
-    columns = TABLES[table][0]
-    arrays = {n: pa.array(values[n], type=pa.string() if k == "ts" else ARROW[k]) for n, k, *_ in columns}
-    for name, (kind, vals) in (extra or {}).items():
-        arrays[name] = pa.array(vals, type=ARROW[kind])
-    arrays["raw"] = pa.array(values["raw"], type=pa.string())
-    return pa.table(arrays)
-
-
 def upsert(con, table: str, batch: pa.Table, synced_at, replace: bool = True) -> None:
-    """Insert the rows of an `arrow_batch` in bulk. `replace=False` is for rows not expected to be there
+    """Insert the rows of a `records.table` in bulk. `replace=False` is for rows not expected to be there
     yet (a first backfill): a plain INSERT is several times faster than INSERT OR REPLACE, and raises
     duckdb.ConstraintException if a key exists after all, for the caller to try again with replace."""
     kinds = {n: k for n, k, *_ in TABLES[table][0]}

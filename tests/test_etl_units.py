@@ -33,7 +33,7 @@ from etl.client import (
 from etl.limiter import Limiter
 from etl.loader import Loader
 from etl.pager import PAGE_SIZE, SPLIT_AFTER, Window, next_step, page_params, sdk_next_page, split
-from etl.records import DISPUTES, LEDGER, PAYMENT_LIST, parse
+from etl.records import DISPUTES, LEDGER, PAYMENT_DETAIL, PAYMENT_LIST, SUBSCRIPTIONS, _clean, parse, table
 from etl.settings import BASE_URLS, Secret, Settings, SettingsError
 from sandbox.ratelimit import RateLimiter
 
@@ -522,6 +522,52 @@ def test_parse_rejects_non_integer_money(payment_items, amount):
     assert len(bad) == 1 and "total_amount" in bad[0][1]
 
 
+# Changes to a clean payment that pyarrow might read differently from `parse` if it were trusted
+# with them: `table` must give exactly what `parse` gives, whichever way it takes.
+ODD_PAYMENTS = {
+    "float amount": {"total_amount": 12.0},
+    "bool amount": {"total_amount": True},
+    "amount beyond 64 bits": {"total_amount": 2**64},
+    "int as text": {"currency": 5},
+    "int as bool": {"digital_products_delivered": 1},
+    "text in a list column": {"subscription_ids": "sub_1"},
+    "empty text as the customer": {"customer": ""},
+    "empty list as the customer": {"customer": []},
+    "list of pairs as the customer": {"customer": [["customer_id", "cus_x"]]},
+    "customer without its id": {"customer": {"email": "a@b.c"}},
+    "optional text missing": {"customer": {"customer_id": "cus_x"}},
+    "naive timestamp": {"created_at": "2026-06-01T12:00:00"},
+    "service periods of any shape": {"service_periods": {"odd": [1, None]}},
+    "status null": {"status": None},
+}
+
+
+@pytest.mark.parametrize("change", list(ODD_PAYMENTS.values()), ids=list(ODD_PAYMENTS))
+def test_table_gives_what_parse_gives(payment_items, change):
+    items = payment_items[:2] + [{**payment_items[2], **change}] + payment_items[3:]
+    batch, bad = table(PAYMENT_LIST, items)
+    values, expected_bad = parse(PAYMENT_LIST, items)
+    assert bad == expected_bad
+    assert batch.to_pydict() == values and len(batch) == len(values["raw"]) >= 4
+
+
+def test_table_reads_clean_pages_without_parse_and_gives_the_same(payment_items):
+    with client_for(make_api(60)) as c:
+        pages = {
+            path: c.get(path, params={"page_size": 100}).json()["items"]
+            for path in ("/payments", "/subscriptions")
+        }
+        details = [c.get(f"/payments/{p['payment_id']}").json() for p in pages["/payments"][:20]]
+    duplicated = payment_items + [payment_items[0]]
+    for columns, items in [(PAYMENT_LIST, pages["/payments"]), (SUBSCRIPTIONS, pages["/subscriptions"]),
+                           (PAYMENT_DETAIL, details), (DISPUTES, [DISPUTE, {**DISPUTE, "dispute_id": "dsp_2"}])]:  # fmt: skip
+        assert len(items) > 1 and _clean(columns, items) is not None  # the fast way is taken
+        batch, bad = table(columns, items)
+        assert bad == [] and batch.to_pydict() == parse(columns, items)[0]
+    assert _clean(PAYMENT_LIST, duplicated) is None  # a repeated id goes through parse, which keeps the last
+    assert table(PAYMENT_LIST, duplicated)[0].to_pydict() == parse(PAYMENT_LIST, duplicated)[0]
+
+
 DISPUTE = {
     "dispute_id": "dsp_1",
     "payment_id": "pay_1",
@@ -581,34 +627,40 @@ def test_since_is_always_an_aware_instant(text):
 
 
 # -- 6. The writer thread ---------------------------------------------------------------------------
-def test_loader_keeps_order_batches_commits_and_fails_only_the_bad_one():
-    con = duckdb.connect()
-    con.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+def test_loader_keeps_order_batches_commits_and_fails_only_the_bad_one(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
     release = threading.Event()
+    entry = {"created_at": "2026-01-01T00:00:00Z", "amount": 100, "currency": "USD", "event_type": "payment",
+             "is_credit": True}  # fmt: skip
 
     def blocked(con):
         release.wait(5)  # the writer is busy: the commits below queue up and share transactions
 
-    def insert(con, n):
-        con.execute("INSERT INTO t VALUES (?)", [n])
+    def note(con, n):
+        con.execute("INSERT INTO rejected_records VALUES (?, 'test', ?, '')", [n, str(n)])
+
+    def rows(n):
+        return ("ledger_entries", table(LEDGER, [dict(entry, id=f"led_{n}")])[0], False)
 
     async def go():
         loader = Loader(con)
         try:
             first = asyncio.ensure_future(loader.call(blocked))
             await asyncio.sleep(0.05)
-            # 3 is inserted twice: that job alone fails, the others around it commit
-            jobs = [asyncio.ensure_future(loader.commit(insert, 1, n)) for n in (1, 2, 3, 3, 4)]
+            # led_3 is inserted twice: that commit alone fails (its note with it), the others around it commit
+            jobs = [
+                asyncio.ensure_future(loader.commit(note, n, rows=rows(n // 10)))
+                for n in (10, 20, 30, 31, 40)
+            ]
             await asyncio.sleep(0.05)
             release.set()
             await first
             results = await asyncio.gather(*jobs, return_exceptions=True)
-            rows = await loader.call(lambda con: con.execute("SELECT n FROM t ORDER BY n").fetchall())
-            return results, rows, loader
+            return results, loader
         finally:
             loader.close()
 
-    results, rows, loader = asyncio.run(go())
+    results, loader = asyncio.run(go())
     assert [type(r).__name__ for r in results] == [
         "NoneType",
         "NoneType",
@@ -616,7 +668,15 @@ def test_loader_keeps_order_batches_commits_and_fails_only_the_bad_one():
         "ConstraintException",
         "NoneType",
     ]
-    assert rows == [(1,), (2,), (3,), (4,)]
+    assert con.execute("SELECT id FROM ledger_entries ORDER BY id").fetchall() == [
+        (f"led_{n}",) for n in (1, 2, 3, 4)
+    ]
+    assert con.execute("SELECT run_id FROM rejected_records ORDER BY 1").fetchall() == [
+        (10,),
+        (20,),
+        (30,),
+        (40,),
+    ]
     assert con.execute("SELECT current_setting('threads')").fetchall()[0][0] > 1  # reset for the metrics
 
 
@@ -634,8 +694,7 @@ def test_store_replaces_a_record_read_twice_in_a_first_backfill(tmp_path):
         sync.db = Loader(con)
         try:
             for amount in (100, 250):
-                values, bad = parse(LEDGER, [dict(entry, amount=amount)])
-                await sync.store(ledger, wh.arrow_batch("ledger_entries", values), bad)
+                await sync.store(ledger, *table(LEDGER, [dict(entry, amount=amount)]))
         finally:
             sync.db.close()
 
