@@ -188,7 +188,7 @@ class Sync:
             if start is None:
                 start = await self.probe_oldest(r)
             new = await self.windows(r, start, self.pin) if start is not None else []
-        await self.db.commit(add_windows, r.name, new, from_us(self.pin))
+        await self.db.commit(wh.Change(r.name, new=tuple(new), planned_through=from_us(self.pin)))
         plan = pending + new
         self.open_windows[r.name] = len(plan)
         self.out.fetched.setdefault(r.name, 0)
@@ -281,14 +281,15 @@ class Sync:
         self.progress(self.out)
 
     async def store(self, r: Resource, batch: pa.Table, bad: list, w: Window | None = None, rest=()) -> None:
+        """The rows, the rejected records and the window's place in the plan, in one commit."""
+        rejected = tuple((self.out.run_id, r.name, record_id, reason) for record_id, reason in bad)
+        change = wh.Change(r.name, r.table, batch, True, rejected, () if w is None else (w,), tuple(rest))
         if r.table in self.fresh:
             try:
-                return await self.db.commit(
-                    store_window, r, bad, self.out.run_id, w, rest, rows=(r.table, batch, False)
-                )
+                return await self.db.commit(change._replace(replace=False))
             except duckdb.ConstraintException:
                 pass  # a record read twice (split windows share an instant): replace it after all
-        await self.db.commit(store_window, r, bad, self.out.run_id, w, rest, rows=(r.table, batch, True))
+        await self.db.commit(change)
 
     # -- payment details ---------------------------------------------------------------------------
     async def fetch_details(self) -> None:
@@ -366,21 +367,6 @@ def resumable(con, resource: str, reset: bool) -> tuple[list[Window], tuple]:
         Window(g, lte, tuple(map(tuple, json.loads(e)))) for g, lte, e in wh.pending_windows(con, resource)
     ]
     return pending, wh.state(con, resource)
-
-
-def add_windows(con, resource: str, new: list[Window], planned_through: datetime) -> None:
-    wh.replace_window(con, resource, None, new)
-    wh.set_planned(con, resource, planned_through)
-
-
-def store_window(con, r: Resource, bad: list, run_id: int, w=None, rest=()) -> None:
-    """A window's rejected records, and the plan without it (plus what it was split into); the loader
-    inserts its rows in the same transaction."""
-    if bad:
-        con.executemany("INSERT INTO rejected_records VALUES (?, ?, ?, ?)",
-                        [[run_id, r.name, record_id, reason] for record_id, reason in bad])  # fmt: skip
-    if w is not None:
-        wh.replace_window(con, r.name, w, rest)
 
 
 def finish(con, resource: str) -> None:

@@ -636,22 +636,17 @@ def test_loader_keeps_order_batches_commits_and_fails_only_the_bad_one(tmp_path)
     def blocked(con):
         release.wait(5)  # the writer is busy: the commits below queue up and share transactions
 
-    def note(con, n):
-        con.execute("INSERT INTO rejected_records VALUES (?, 'test', ?, '')", [n, str(n)])
-
-    def rows(n):
-        return ("ledger_entries", table(LEDGER, [dict(entry, id=f"led_{n}")])[0], False)
+    def change(n):
+        rows = table(LEDGER, [dict(entry, id=f"led_{n // 10}")])[0]
+        return wh.Change("ledger", "ledger_entries", rows, False, rejected=((n, "ledger", str(n), ""),))
 
     async def go():
         loader = Loader(con)
         try:
             first = asyncio.ensure_future(loader.call(blocked))
             await asyncio.sleep(0.05)
-            # led_3 is inserted twice: that commit alone fails (its note with it), the others around it commit
-            jobs = [
-                asyncio.ensure_future(loader.commit(note, n, rows=rows(n // 10)))
-                for n in (10, 20, 30, 31, 40)
-            ]
+            # led_3 is inserted twice: that change alone fails (its rejected record with it), the others commit
+            jobs = [asyncio.ensure_future(loader.commit(change(n))) for n in (10, 20, 30, 31, 40)]
             await asyncio.sleep(0.05)
             release.set()
             await first
