@@ -23,10 +23,12 @@ SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "bool": "BOOLEAN", "ts": "TIMEST
 # as JSON without parsing it again (it was written by a JSON encoder here).
 ARROW = {"str": pa.string(), "int": pa.int64(), "intstr": pa.int64(), "bool": pa.bool_(), "ts": pa.string(),
          "json": pa.json_(pa.string()), "strs": pa.list_(pa.string())}  # fmt: skip
-# kinds pyarrow refuses exactly what `_invalid` refuses (it would let a float into an int64 column,
-# a string into a list of strings, and any text into a timestamp)
-_STRICT = {"str", "bool"}
-_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)\Z")
+# kinds that pyarrow reads out of the objects in `_clean`: it refuses what `_invalid` refuses for text
+# and booleans, and timestamps (text to it) are checked after, in bulk. Not integers (it would let
+# 12.0 into an int64) nor lists of text (it would split a string into characters).
+_STRUCT = {"str", "bool", "ts"}
+_RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)"
+_TS = re.compile(_RFC3339 + r"\Z")
 _DIGITS = re.compile(r"-?\d+\Z")
 
 
@@ -256,7 +258,7 @@ def _clean(columns: tuple, items: list) -> dict[str, pa.Array] | None:
         return None
     for name, kind, path, required in columns:
         if name in arrays:
-            if required and arrays[name].null_count:
+            if required and arrays[name].null_count or kind == "ts" and not _timestamps(arrays[name]):
                 return None
             continue
         values = _values(items, path)
@@ -269,6 +271,17 @@ def _clean(columns: tuple, items: list) -> dict[str, pa.Array] | None:
     return arrays
 
 
+def _timestamps(texts: pa.Array) -> bool:
+    """Whether `_timestamp` would accept every text, checked in bulk. Arrow's parser refuses what
+    Python's does (impossible dates, hour 24, second 60, year 0) and more (years outside 1678-2261,
+    offsets over 59 minutes): then `parse` decides, value by value."""
+    try:
+        pc.cast(texts, pa.timestamp("ns", tz="UTC"))
+    except pa.ArrowException:
+        return False
+    return pc.all(pc.match_substring_regex(texts, f"^{_RFC3339}$")).as_py() is not False
+
+
 @functools.cache
 def _shape(columns: tuple) -> tuple[pa.DataType, list[str]]:
     """The Arrow struct that reads a table's strict columns out of the API objects (a column at
@@ -277,7 +290,7 @@ def _shape(columns: tuple) -> tuple[pa.DataType, list[str]]:
     tree: dict = {}
     kinds = {name: kind for name, kind, *_ in columns}
     for name, kind, path, _ in columns:
-        if kind in _STRICT and not any(key.isdigit() for key in path):  # not list positions
+        if kind in _STRUCT and not any(key.isdigit() for key in path):  # not list positions
             node = tree
             for key in path[:-1]:
                 node = node.setdefault(key, {})

@@ -537,6 +537,13 @@ ODD_PAYMENTS = {
     "customer without its id": {"customer": {"email": "a@b.c"}},
     "optional text missing": {"customer": {"customer_id": "cus_x"}},
     "naive timestamp": {"created_at": "2026-06-01T12:00:00"},
+    "February 30": {"created_at": "2026-02-30T00:00:00Z"},
+    "second 60": {"created_at": "2026-06-01T23:59:60Z"},
+    "space for T": {"created_at": "2026-06-01 12:00:00Z"},
+    "no created_at": {"created_at": None},
+    "year 1600 (beyond Arrow's nanoseconds)": {"created_at": "1600-01-01T00:00:00Z"},
+    "offset of 99 minutes": {"created_at": "2026-06-01T00:00:00+00:99"},
+    "offset without a colon": {"created_at": "2026-06-01T00:00:00.5-0530"},
     "service periods of any shape": {"service_periods": {"odd": [1, None]}},
     "status null": {"status": None},
 }
