@@ -48,11 +48,15 @@ def browser(warehouse: str) -> None:
     cmd, env = streamlit_command(warehouse, "127.0.0.1", port)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
     while True:
         try:
             httpx.get(f"{url}/_stcore/health", timeout=1)
             break
         except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise SystemExit(f"the dashboard did not start on {url} (exit code {proc.poll()})") from None
             time.sleep(0.2)
     try:
         with sync_playwright() as p:

@@ -237,7 +237,7 @@ def bench_load(args) -> None:
     settings = Settings.from_env({"DODO_PAYMENTS_API_KEY": KEY, "DODO_PAYMENTS_ENVIRONMENT": "test_mode"})
     for resource in ("payments", "ledger"):
         rates = []
-        for _ in range(args.repeat):  # this machine's speed wanders by 10-20% from run to run
+        for _ in range(args.repeat):  # this machine's speed wanders by 10-30% from run to run
             rates.append(load_once(settings, resource, bodies[resource]))
         rates.sort()
         print(f"load: {resource}: median {rates[len(rates) // 2]:,.0f} records/s over {len(rates)} runs "

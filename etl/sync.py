@@ -12,11 +12,11 @@ from email.utils import parsedate_to_datetime
 import duckdb
 import pyarrow as pa
 
+from . import records
 from . import warehouse as wh
 from .client import ApiError, DodoClient, ForbiddenError
 from .loader import Loader
 from .pager import Window, iso_us, next_step, page_params, split
-from .records import table as parse_records
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
@@ -267,7 +267,7 @@ class Sync:
     async def commit(self, r: Resource, w: Window, items: list, rest: list[Window]) -> None:
         """Parse here, on the event loop, while the writer thread inserts what came before."""
         started = time.perf_counter()
-        batch, bad = parse_records(r.columns, items)
+        batch, bad = records.table(r.columns, items)
         if r.name == "products":
             archived = dict(w.extra).get("archived") == "true"
             batch = batch.append_column("archived", pa.array([archived] * batch.num_rows))
@@ -317,7 +317,7 @@ class Sync:
             return None
 
         got = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d is not None]
-        batch, bad = parse_records(DETAILS.columns, got)
+        batch, bad = records.table(DETAILS.columns, got)
         await self.store(DETAILS, batch, bad + missing)
         self.out.details_missing += len(missing)
         self.out.details += batch.num_rows
