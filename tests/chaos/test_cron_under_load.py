@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
-from processes import ROOT, sandbox, sync_process
+from processes import ROOT, sandbox, sync_process  # noqa: F401 (the fixture, asked for by name below)
 
 from dashboard import data
 
@@ -34,7 +34,7 @@ print(reads, errors)
 """
 
 
-def test_publishing_while_pages_read(sandbox, tmp_path, reliability):
+def test_publishing_while_pages_read(sandbox, tmp_path, reliability):  # noqa: F811 (the fixture)
     warehouse = tmp_path / "w.duckdb"
     assert sync_process(sandbox, warehouse).wait(300) == 0  # something to read from the start
     errors, reads, seen, stop = [], [0], set(), threading.Event()

@@ -7,10 +7,8 @@ import os
 import random
 import signal
 import time
-from pathlib import Path
 
-import duckdb
-from processes import sandbox, sync_process
+from processes import sandbox, sync_process  # noqa: F401 (the fixture, asked for by name below)
 
 from harness import TABLE_OF, snapshot
 
@@ -19,7 +17,9 @@ TABLES = [*TABLE_OF.values(), "mrr_monthly", "revenue_daily", "subscription_mrr_
 
 
 def test_sigkill_at_random_moments_then_one_clean_run_equals_an_uninterrupted_sync(
-    sandbox, tmp_path, reliability
+    sandbox,  # noqa: F811
+    tmp_path,
+    reliability,
 ):
     reference = tmp_path / "reference.duckdb"
     started = time.monotonic()
