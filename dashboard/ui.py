@@ -142,10 +142,6 @@ def chart(fig, key: str, records_sql: str | None = None, params=None, where=st) 
 
 
 # The records behind the charts (parameters only; the selected values arrive as a list).
-PAYMENTS_ON_DAYS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, charge_type
-    FROM counted_payments WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND status = 'succeeded'
-    AND local_day IN (SELECT unnest(?::DATE[]))
-    ORDER BY created_at LIMIT 5000"""
 PAYMENTS_IN_PERIODS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id, charge_type
     FROM counted_payments WHERE status = 'succeeded' AND date_trunc(?, local_day)::DATE IN (SELECT unnest(?::DATE[]))
     AND currency = ? AND product_ok(product_id, ?::VARCHAR[]) ORDER BY created_at LIMIT 5000"""

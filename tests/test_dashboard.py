@@ -263,7 +263,7 @@ def test_the_records_behind_a_clicked_point(warehouse):
     def ids(sql, params):
         return sorted(read(str(warehouse), sql, params).iloc[:, 0])
 
-    assert ids(ui.PAYMENTS_ON_DAYS, ("USD", [], ["2026-02-10"])) == ["pB1"]
+    assert ids(ui.PAYMENTS_IN_PERIODS, ("day", ["2026-02-10"], "USD", [])) == ["pB1"]
     assert ids(ui.PAYMENTS_IN_PERIODS, ("month", ["2026-02-01"], "USD", [])) == [
         "pA2",
         "pB1",

@@ -56,7 +56,7 @@ daily = data.query("SELECT day, sum(gross_volume) gross_volume, sum(net_volume) 
                    "WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND day BETWEEN ? AND ? "
                    "GROUP BY 1 ORDER BY 1", (cur, prods, start, end))  # fmt: skip
 revenue = figures.lines(daily, "day", {"gross_volume": "Gross", "net_volume": "Net"}, cur, "Revenue by day")
-ui.chart(revenue, "overview_revenue", ui.PAYMENTS_ON_DAYS, lambda days: (cur, prods, days))
+ui.chart(revenue, "overview_revenue", ui.PAYMENTS_IN_PERIODS, lambda days: ("day", days, cur, prods))
 trend = figures.lines(mrr, "month", {"mrr_end": "MRR"}, cur, "MRR at the end of each month")
 ui.chart(trend, "overview_mrr", ui.SUBSCRIPTIONS_AT_MONTH_END, lambda months: (cur, prods, months))
 st.caption("Every record behind a number is also on the Records page, filterable.")
