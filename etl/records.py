@@ -239,8 +239,8 @@ def table(columns: tuple, items: list) -> tuple[pa.Table, list[tuple[str, str]]]
     text and boolean fields read by pyarrow straight from the objects, in C: several times cheaper
     than a Python list per column. Any other batch takes `parse`, which says what is wrong where."""
     arrays = _clean(columns, items)
-    if arrays is not None:
-        return pa.table(arrays), []
+    if arrays is not None:  # in the columns' order, as `parse` has it: batches of a table concatenate
+        return pa.table({name: arrays[name] for name in [*(c[0] for c in columns), "raw"]}), []
     values, bad = parse(columns, items)
     kinds = {name: kind for name, kind, *_ in columns} | {"raw": "json"}
     return pa.table({name: pa.array(v, type=ARROW[kinds[name]]) for name, v in values.items()}), bad

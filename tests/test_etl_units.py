@@ -15,6 +15,7 @@ from email.utils import format_datetime
 
 import duckdb
 import httpx
+import pyarrow as pa
 import pytest
 
 from conftest import FakeClock, client_for, make_api
@@ -556,6 +557,9 @@ def test_table_gives_what_parse_gives(payment_items, change):
     values, expected_bad = parse(PAYMENT_LIST, items)
     assert bad == expected_bad
     assert batch.to_pydict() == values and len(batch) == len(values["raw"]) >= 4
+    clean = table(PAYMENT_LIST, payment_items)[0]
+    assert batch.schema == clean.schema  # a clean and an odd batch of one table insert as one statement
+    assert pa.concat_tables([clean, batch]).num_rows == len(payment_items) + len(batch)
 
 
 def test_table_reads_clean_pages_without_parse_and_gives_the_same(payment_items):
