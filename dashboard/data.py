@@ -59,12 +59,17 @@ def _read(path: str, sql: str, params: tuple) -> pd.DataFrame:
         return con.execute(sql, list(params)).fetchdf()
 
 
-def query(sql: str, params: tuple = ()) -> pd.DataFrame:
+def _published() -> tuple[str, tuple]:
+    """The published file and its identity, the key of every cached answer."""
     path = warehouse_path()
     ident = identity(path)
     if ident is None:
         raise NoWarehouse(f"No warehouse at {path} yet. Run `dodo-analytics sync` (or `make demo`) first.")
-    return _cached(str(path), ident, sql, tuple(params))
+    return str(path), ident
+
+
+def query(sql: str, params: tuple = ()) -> pd.DataFrame:
+    return _cached(*_published(), sql, tuple(params))
 
 
 def status() -> dict:
@@ -95,8 +100,4 @@ def _export(
 
 def export_csv(what: str, start, end, currency, timezone: str, products) -> bytes:
     """The Exports page's file, built once per published file and filter (a CSV of the whole set)."""
-    path = warehouse_path()
-    ident = identity(path)
-    if ident is None:
-        raise NoWarehouse(f"No warehouse at {path} yet. Run `dodo-analytics sync` (or `make demo`) first.")
-    return _export(str(path), ident, what, start, end, currency, timezone, tuple(products))
+    return _export(*_published(), what, start, end, currency, timezone, tuple(products))
