@@ -1,6 +1,6 @@
 """The one thread that touches the working warehouse during a sync pass.
 
-Fetching runs on asyncio; DuckDB releases the GIL while it inserts. Handing every statement to one
+Fetching runs on asyncio; DuckDB releases the GIL for most of an insert. Handing every statement to one
 writer thread lets the next pages be parsed while the previous ones are inserted (both cores busy),
 keeps the connection on a single thread, and runs statements in the order they were asked for.
 Changes (a window's rows, its rejected records, its plan update) that queue up while the writer is

@@ -283,7 +283,9 @@ class Sync:
     async def store(self, r: Resource, batch: pa.Table, bad: list, w: Window | None = None, rest=()) -> None:
         """The rows, the rejected records and the window's place in the plan, in one commit."""
         rejected = tuple((self.out.run_id, r.name, record_id, reason) for record_id, reason in bad)
-        change = wh.Change(r.name, r.table, batch, True, rejected, () if w is None else (w,), tuple(rest))
+        change = wh.Change(
+            r.name, r.table, batch, rejected=rejected, done=() if w is None else (w,), new=tuple(rest)
+        )
         if r.table in self.fresh:
             try:
                 return await self.db.commit(change._replace(replace=False))
