@@ -38,11 +38,26 @@ def free_port(preferred: int) -> int:
 def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo") -> int:
     started = time.monotonic()
     port = free_port(port)
-    args = argparse.Namespace(**{**vars(_sandbox_defaults()), "size": size, "port": port,
-                                 "per_second": int(DEMO_LIMITS[0]), "per_minute": int(DEMO_LIMITS[1])})  # fmt: skip
+    args = argparse.Namespace(
+        **{
+            **vars(_sandbox_defaults()),
+            "size": size,
+            "port": port,
+            "per_second": int(DEMO_LIMITS[0]),
+            "per_minute": int(DEMO_LIMITS[1]),
+        }
+    )
     api = sandbox_cli.build_api(args)
-    server = uvicorn.Server(uvicorn.Config(ASGIApp(api), host="127.0.0.1", port=port, log_level="warning",
-                                           date_header=False, server_header=False))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            ASGIApp(api),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            date_header=False,
+            server_header=False,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -57,9 +72,13 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     print(
         f"Sandbox: {len(api.data.collections['payments']):,} payments, serving {url} ({time.monotonic() - started:.0f} s)"
     )
-    os.environ.update(DODO_PAYMENTS_API_KEY=DEMO_KEY, DODO_PAYMENTS_ENVIRONMENT="test_mode",
-                      DODO_PAYMENTS_BASE_URL=url, DODO_ANALYTICS_RATE_PER_SECOND=DEMO_LIMITS[0],
-                      DODO_ANALYTICS_RATE_PER_MINUTE=DEMO_LIMITS[1])  # fmt: skip
+    os.environ.update(
+        DODO_PAYMENTS_API_KEY=DEMO_KEY,
+        DODO_PAYMENTS_ENVIRONMENT="test_mode",
+        DODO_PAYMENTS_BASE_URL=url,
+        DODO_ANALYTICS_RATE_PER_SECOND=DEMO_LIMITS[0],
+        DODO_ANALYTICS_RATE_PER_MINUTE=DEMO_LIMITS[1],
+    )
     code = etl_cli.run(
         argparse.Namespace(warehouse=warehouse, resources=None, full_refresh=False, since=None)
     )

@@ -18,8 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard.cli import streamlit_command  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = {"Overview": "views/overview.py", "Revenue": "views/revenue.py", "Subscriptions & churn": "views/subscriptions.py",
-         "Failures": "views/failures.py", "Records": "views/records.py", "Exports": "views/exports.py"}  # fmt: skip
+PAGES = {
+    "Overview": "views/overview.py",
+    "Revenue": "views/revenue.py",
+    "Subscriptions & churn": "views/subscriptions.py",
+    "Failures": "views/failures.py",
+    "Records": "views/records.py",
+    "Exports": "views/exports.py",
+}
 
 
 def apptest(warehouse: str) -> None:
@@ -60,8 +66,10 @@ def browser(warehouse: str) -> None:
             time.sleep(0.2)
     try:
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=shutil.which("chromium"),
-                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+            b = p.chromium.launch(
+                executable_path=shutil.which("chromium"),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             page = b.new_page()
             page.goto(url)
             page.get_by_text("Gross volume").first.wait_for(timeout=120_000)
@@ -70,8 +78,9 @@ def browser(warehouse: str) -> None:
                     t = time.perf_counter()
                     page.get_by_role("link", name=title).click()
                     page.get_by_role("heading", name=title).wait_for(timeout=120_000)
-                    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                           timeout=120_000)  # fmt: skip
+                    page.wait_for_function(
+                        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+                    )
                     print(f"  {title:24s} rendered in Chromium ({run}) {time.perf_counter() - t:5.2f} s")
             b.close()
     finally:

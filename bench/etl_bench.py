@@ -31,8 +31,15 @@ from etl.sync import RESOURCES, Outcome, Sync  # noqa: E402
 
 NOW = "2026-06-30T00:00:00Z"
 KEY = "sk_test_sandbox_readonly"
-TABLES = {"payments": "payments", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
-          "customers": "customers", "products": "products", "ledger": "ledger_entries"}  # fmt: skip
+TABLES = {
+    "payments": "payments",
+    "subscriptions": "subscriptions",
+    "refunds": "refunds",
+    "disputes": "disputes",
+    "customers": "customers",
+    "products": "products",
+    "ledger": "ledger_entries",
+}
 
 
 class Sandbox:
@@ -41,8 +48,24 @@ class Sandbox:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "dodo_cli", "sandbox", "--size", str(size), "--port", str(self.port), "--now", NOW,
-               "--per-second", str(per_second), "--per-minute", str(per_minute), "--latency-ms", str(latency_ms)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "dodo_cli",
+            "sandbox",
+            "--size",
+            str(size),
+            "--port",
+            str(self.port),
+            "--now",
+            NOW,
+            "--per-second",
+            str(per_second),
+            "--per-minute",
+            str(per_minute),
+            "--latency-ms",
+            str(latency_ms),
+        ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         while True:
             try:
@@ -62,9 +85,15 @@ class Sandbox:
 
 
 def env_for(sandbox: Sandbox, warehouse: Path, per_second: int, per_minute: int, **extra) -> dict:
-    env = dict(os.environ, DODO_PAYMENTS_API_KEY=KEY, DODO_PAYMENTS_ENVIRONMENT="test_mode",
-               DODO_PAYMENTS_BASE_URL=sandbox.url, DODO_ANALYTICS_WAREHOUSE=str(warehouse),
-               DODO_ANALYTICS_RATE_PER_SECOND=str(per_second), DODO_ANALYTICS_RATE_PER_MINUTE=str(per_minute))  # fmt: skip
+    env = dict(
+        os.environ,
+        DODO_PAYMENTS_API_KEY=KEY,
+        DODO_PAYMENTS_ENVIRONMENT="test_mode",
+        DODO_PAYMENTS_BASE_URL=sandbox.url,
+        DODO_ANALYTICS_WAREHOUSE=str(warehouse),
+        DODO_ANALYTICS_RATE_PER_SECOND=str(per_second),
+        DODO_ANALYTICS_RATE_PER_MINUTE=str(per_minute),
+    )
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -72,8 +101,13 @@ def env_for(sandbox: Sandbox, warehouse: Path, per_second: int, per_minute: int,
 def run_sync(env: dict, *args) -> tuple[float, float, str]:
     """Run `dodo-analytics sync` as its own process: (seconds, peak RSS in MB, output)."""
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "dodo_cli", "sync", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dodo_cli", "sync", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     output = proc.stdout.read().decode()
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -96,8 +130,10 @@ def check_against_totals(warehouse: Path, totals: dict) -> tuple[int, int]:
 def bench_rate(args) -> None:
     scale = args.scale
     per_second, per_minute = 100 * scale, 1000 * scale
-    print(f"rate: sandbox of {args.size:,} payments, 150 ms added latency, limits {per_second}/s and {per_minute}/min "
-          f"(the 100/s, 1000/min tier scaled x{scale})")  # fmt: skip
+    print(
+        f"rate: sandbox of {args.size:,} payments, 150 ms added latency, limits {per_second}/s and {per_minute}/min "
+        f"(the 100/s, 1000/min tier scaled x{scale})"
+    )
     sandbox = Sandbox(args.size, per_second, per_minute, latency_ms=150)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +163,11 @@ def bench_rate(args) -> None:
                 minutes.append(inside[-1] - inside[0])
             requests, limited = stats["requests"], stats.get("status:429", 0)
             lost, duplicated = check_against_totals(warehouse, sandbox.control("totals")["resources"])
-            print(f"  first sync: {requests:,} requests in {seconds:.1f} s = {requests / seconds * 60:,.0f}/min "
-                  f"({requests / seconds * 60 / per_minute:.1%} of the per-minute limit); 429s {limited} "
-                  f"({limited / requests:.2%}); lost {lost}, duplicated {duplicated}; peak RSS {peak:.0f} MB")  # fmt: skip
+            print(
+                f"  first sync: {requests:,} requests in {seconds:.1f} s = {requests / seconds * 60:,.0f}/min "
+                f"({requests / seconds * 60 / per_minute:.1%} of the per-minute limit); 429s {limited} "
+                f"({limited / requests:.2%}); lost {lost}, duplicated {duplicated}; peak RSS {peak:.0f} MB"
+            )
             for i, n in enumerate(minutes):
                 print(
                     f"    minute {i + 1} after the first request: {n:,} requests ({n / per_minute:.1%} of the limit)"
@@ -151,9 +189,11 @@ def bench_rate(args) -> None:
                 lookback = pages("payments", 7) + pages("refunds", 30) + pages("disputes", 120)
                 full = pages("subscriptions") + pages("customers") + 2
             details = int(output.split("payment details ")[1].split()[0].replace(",", ""))
-            print(f"  second sync, nothing new: {second:,} requests in {seconds:.1f} s = look-back pages {lookback} "
-                  f"+ full-refresh pages {full} + payment details {details} (the per-run budget spent on older "
-                  f"payments) + {second - lookback - full - details} more")  # fmt: skip
+            print(
+                f"  second sync, nothing new: {second:,} requests in {seconds:.1f} s = look-back pages {lookback} "
+                f"+ full-refresh pages {full} + payment details {details} (the per-run budget spent on older "
+                f"payments) + {second - lookback - full - details} more"
+            )
     finally:
         sandbox.stop()
 
@@ -162,8 +202,10 @@ def bench_compare(args) -> None:
     import dodopayments
 
     per_second, per_minute = 100, 1000
-    print(f"compare: /payments of a {args.size:,}-payment sandbox, 150 ms latency, limits {per_second}/s, "
-          f"{per_minute}/min")  # fmt: skip
+    print(
+        f"compare: /payments of a {args.size:,}-payment sandbox, 150 ms latency, limits {per_second}/s, "
+        f"{per_minute}/min"
+    )
     sandbox = Sandbox(args.size, per_second, per_minute, latency_ms=150)
     try:
         total = sandbox.control("totals")["resources"]["payments"]["count"]
@@ -230,8 +272,10 @@ def bench_load(args) -> None:
     bodies = {}
     for resource in ("payments", "ledger"):
         records = data.collections[resource].records[: args.size]
-        bodies[resource] = [orjson.dumps({"items": [LIST_SHAPE[resource](r.full()) for r in records[i : i + 100]]})
-                            for i in range(0, len(records), 100)]  # fmt: skip
+        bodies[resource] = [
+            orjson.dumps({"items": [LIST_SHAPE[resource](r.full()) for r in records[i : i + 100]]})
+            for i in range(0, len(records), 100)
+        ]
     del data, records
     gc.collect()  # measure in a process that holds no simulation, like the sync
     settings = Settings.from_env({"DODO_PAYMENTS_API_KEY": KEY, "DODO_PAYMENTS_ENVIRONMENT": "test_mode"})
@@ -240,8 +284,10 @@ def bench_load(args) -> None:
         for _ in range(args.repeat):  # this machine's speed wanders by 10-30% from run to run
             rates.append(load_once(settings, resource, bodies[resource]))
         rates.sort()
-        print(f"load: {resource}: median {rates[len(rates) // 2]:,.0f} records/s over {len(rates)} runs "
-              f"(slowest {rates[0]:,.0f}, fastest {rates[-1]:,.0f})")  # fmt: skip
+        print(
+            f"load: {resource}: median {rates[len(rates) // 2]:,.0f} records/s over {len(rates)} runs "
+            f"(slowest {rates[0]:,.0f}, fastest {rates[-1]:,.0f})"
+        )
 
 
 def load_once(settings, resource: str, bodies: list[bytes]) -> float:
@@ -260,10 +306,12 @@ def load_once(settings, resource: str, bodies: list[bytes]) -> float:
         checkpoint = time.perf_counter() - t
         count = con.execute(f"SELECT count(*) FROM {RESOURCES[resource].table}").fetchall()[0][0]
         con.close()
-    print(f"  {count:,} {resource}: decoded pages -> committed DuckDB rows {count / seconds:,.0f} records/s "
-          f"({seconds:.1f} s wall; the writer thread was busy {sync.db.busy_seconds:.1f} s; "
-          f"the final checkpoint took {checkpoint:.1f} s more); "
-          f"decoding the HTTP bodies {count / decode:,.0f} records/s")  # fmt: skip
+    print(
+        f"  {count:,} {resource}: decoded pages -> committed DuckDB rows {count / seconds:,.0f} records/s "
+        f"({seconds:.1f} s wall; the writer thread was busy {sync.db.busy_seconds:.1f} s; "
+        f"the final checkpoint took {checkpoint:.1f} s more); "
+        f"decoding the HTTP bodies {count / decode:,.0f} records/s"
+    )
     return count / seconds
 
 
@@ -304,8 +352,10 @@ def bench_memory(args) -> None:
         lost, duplicated = check_against_totals(warehouse, sandbox.control("totals")["resources"])
         size = warehouse.stat().st_size / 2**20
         requests = sandbox.control("stats")["requests"]
-        print(f"  {requests:,} requests in {seconds:.0f} s; peak RSS of the sync {peak:,.0f} MB; "
-              f"lost {lost}, duplicated {duplicated}; warehouse {size:,.0f} MB")  # fmt: skip
+        print(
+            f"  {requests:,} requests in {seconds:.0f} s; peak RSS of the sync {peak:,.0f} MB; "
+            f"lost {lost}, duplicated {duplicated}; warehouse {size:,.0f} MB"
+        )
         print("  " + output.strip().replace("\n", "\n  "))
     finally:
         sandbox.stop()

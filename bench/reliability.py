@@ -19,8 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LONG = {"CHAOS_KILLS": "20", "CHAOS_PUBLISHES": "12", "CHAOS_STORM_SEEDS": "5", "CHAOS_DISK_LIMITS": "4",
-        "BAD_INPUT_EXAMPLES": "100"}  # fmt: skip
+LONG = {
+    "CHAOS_KILLS": "20",
+    "CHAOS_PUBLISHES": "12",
+    "CHAOS_STORM_SEEDS": "5",
+    "CHAOS_DISK_LIMITS": "4",
+    "BAD_INPUT_EXAMPLES": "100",
+}
 TESTS = [
     "tests/chaos",
     "tests/test_bad_input.py",
@@ -42,8 +47,23 @@ def run(short: bool) -> tuple[list[dict], dict[str, tuple[str, float]], float]:
         log, junit = Path(tmp) / "rows.jsonl", Path(tmp) / "junit.xml"
         env = dict(os.environ, RELIABILITY_LOG=str(log), **({} if short else LONG))
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "pytest", *TESTS, "-o", "addopts=", "-q", "-p", "no:cacheprovider",
-                        f"--junitxml={junit}"], cwd=ROOT, env=env, check=False)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *TESTS,
+                "-o",
+                "addopts=",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={junit}",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
         seconds = time.monotonic() - started
         rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         outcomes = {}
@@ -82,11 +102,16 @@ def main() -> int:
     rows, outcomes, seconds = run(args.short)
     chaos = sum(t for node, (_, t) in outcomes.items() if node.startswith("tests/chaos/"))
     failed = [node for node, (outcome, _) in outcomes.items() if outcome == "failed"]
-    form = "short form (the test command's settings)" if args.short else \
-        "long form (" + " ".join(f"{k}={v}" for k, v in LONG.items()) + ")"  # fmt: skip
-    summary = (f"Written by `.venv/bin/python bench/reliability.py` on {datetime.now(UTC):%Y-%m-%d}, {form}: "
-               f"{len(outcomes)} tests in {seconds / 60:.1f} min, of which the chaos suite (tests/chaos) "
-               f"{chaos / 60:.1f} min; {len(failed)} failed.")  # fmt: skip
+    form = (
+        "short form (the test command's settings)"
+        if args.short
+        else "long form (" + " ".join(f"{k}={v}" for k, v in LONG.items()) + ")"
+    )
+    summary = (
+        f"Written by `.venv/bin/python bench/reliability.py` on {datetime.now(UTC):%Y-%m-%d}, {form}: "
+        f"{len(outcomes)} tests in {seconds / 60:.1f} min, of which the chaos suite (tests/chaos) "
+        f"{chaos / 60:.1f} min; {len(failed)} failed."
+    )
     text = f"{summary}\n\n{table(rows, outcomes)}"
     print(text)
     if not args.short:

@@ -46,8 +46,22 @@ def free_port() -> int:
 
 def serve_and_measure(payments: int, requests: int) -> None:
     port = free_port()
-    cmd = [sys.executable, "-m", "dodo_cli", "sandbox", "--size", str(payments), "--port", str(port), "--now", NOW,
-           "--per-second", "100000", "--per-minute", "10000000"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "dodo_cli",
+        "sandbox",
+        "--size",
+        str(payments),
+        "--port",
+        str(port),
+        "--now",
+        NOW,
+        "--per-second",
+        "100000",
+        "--per-minute",
+        "10000000",
+    ]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -71,16 +85,32 @@ def serve_and_measure(payments: int, requests: int) -> None:
             start, now = parse_iso(NOW) - 700 * 86_400_000, parse_iso(NOW)
             kinds = {
                 "page 0, no filter": lambda i: c.get("/payments", params={"page_size": 100}),
-                "page 40 of a 30-day window": lambda i: c.get("/payments", params={
-                    "page_size": 100, "page_number": i % 40,
-                    "created_at_gte": iso(start + (i % 20) * 30 * 86_400_000),
-                    "created_at_lte": iso(start + (i % 20 + 1) * 30 * 86_400_000)}),
-                "status=failed, page 5": lambda i: c.get("/payments", params={
-                    "page_size": 100, "page_number": 5, "status": "failed", "created_at_lte": iso(now)}),
-                "customer_id filter": lambda i: c.get("/payments", params={"page_size": 100, "customer_id": customer}),
-                "subscriptions page": lambda i: c.get("/subscriptions", params={"page_size": 100, "page_number": i % 50}),
+                "page 40 of a 30-day window": lambda i: c.get(
+                    "/payments",
+                    params={
+                        "page_size": 100,
+                        "page_number": i % 40,
+                        "created_at_gte": iso(start + (i % 20) * 30 * 86_400_000),
+                        "created_at_lte": iso(start + (i % 20 + 1) * 30 * 86_400_000),
+                    },
+                ),
+                "status=failed, page 5": lambda i: c.get(
+                    "/payments",
+                    params={
+                        "page_size": 100,
+                        "page_number": 5,
+                        "status": "failed",
+                        "created_at_lte": iso(now),
+                    },
+                ),
+                "customer_id filter": lambda i: c.get(
+                    "/payments", params={"page_size": 100, "customer_id": customer}
+                ),
+                "subscriptions page": lambda i: c.get(
+                    "/subscriptions", params={"page_size": 100, "page_number": i % 50}
+                ),
                 "payment detail": lambda i: c.get(f"/payments/{ids[i % len(ids)]}"),
-            }  # fmt: skip
+            }
             for name, call in kinds.items():
                 times = []
                 for i in range(requests):

@@ -15,9 +15,20 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from etl import metrics  # noqa: E402
 
-TABLES = ["revenue_daily", "revenue_monthly", "payment_outcomes_daily", "failures_by_reason", "subscription_mrr_segments",
-          "mrr_monthly", "churn_monthly", "cohort_retention", "mrr_at_risk", "churn_by_type", "recovery_monthly",
-          "dispute_activity_monthly"]  # fmt: skip
+TABLES = [
+    "revenue_daily",
+    "revenue_monthly",
+    "payment_outcomes_daily",
+    "failures_by_reason",
+    "subscription_mrr_segments",
+    "mrr_monthly",
+    "churn_monthly",
+    "cohort_retention",
+    "mrr_at_risk",
+    "churn_by_type",
+    "recovery_monthly",
+    "dispute_activity_monthly",
+]
 
 
 def main() -> None:
@@ -31,8 +42,14 @@ def main() -> None:
         con = duckdb.connect(str(work))
         con.execute("SET TimeZone = 'UTC'")
         through = con.execute("SELECT max(data_through) FROM sync_runs").fetchall()[0][0]
-        params = {"timezone": "UTC", "grace_days": 30, "recovery_days": 30, "data_through": through,
-                  "hard": list(metrics.HARD), "soft": list(metrics.SOFT)}  # fmt: skip
+        params = {
+            "timezone": "UTC",
+            "grace_days": 30,
+            "recovery_days": 30,
+            "data_through": through,
+            "hard": list(metrics.HARD),
+            "soft": list(metrics.SOFT),
+        }
         timings = []
         for sql in metrics.STATEMENTS:
             t = time.perf_counter()

@@ -26,8 +26,13 @@ def add_parsers(sub) -> None:
     e.add_argument("--from", dest="start", help="first local day, YYYY-MM-DD (default: all time)")
     e.add_argument("--to", dest="end", help="last local day, YYYY-MM-DD (default: up to the newest record)")
     e.add_argument("--currency", help="only this currency")
-    e.add_argument("--product", action="append", default=[], metavar="PRODUCT_ID",
-                   help="only these products (repeatable; payments and subscriptions)")  # fmt: skip
+    e.add_argument(
+        "--product",
+        action="append",
+        default=[],
+        metavar="PRODUCT_ID",
+        help="only these products (repeatable; payments and subscriptions)",
+    )
     e.add_argument("--out", required=True, help="the CSV file to write")
     e.add_argument("--warehouse", default=os.environ.get("DODO_ANALYTICS_WAREHOUSE") or DEFAULT_WAREHOUSE)
 
@@ -35,16 +40,35 @@ def add_parsers(sub) -> None:
 def streamlit_command(warehouse: str, host: str, port: int) -> tuple[list[str], dict]:
     env = dict(os.environ, DODO_ANALYTICS_WAREHOUSE=str(Path(warehouse).resolve()))
     env.pop("DODO_PAYMENTS_API_KEY", None)  # the dashboard never calls the API: it does not get the key
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host, "--server.port", str(port),
-           "--server.headless", "true", "--client.toolbarMode", "viewer", "--client.showErrorDetails", "none",
-           "--browser.gatherUsageStats", "false"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--client.toolbarMode",
+        "viewer",
+        "--client.showErrorDetails",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     return cmd, env
 
 
 def serve(args) -> int:
     if not Path(args.warehouse).exists():
-        print(f"dodo-analytics dashboard: no warehouse at {args.warehouse}; the dashboard will say so until "
-              "`dodo-analytics sync` publishes one", file=sys.stderr)  # fmt: skip
+        print(
+            f"dodo-analytics dashboard: no warehouse at {args.warehouse}; the dashboard will say so until "
+            "`dodo-analytics sync` publishes one",
+            file=sys.stderr,
+        )
     cmd, env = streamlit_command(args.warehouse, args.host, args.port)
     print(f"Dashboard: http://{args.host}:{args.port}", flush=True)
     try:
@@ -61,8 +85,10 @@ def export(args) -> int:
         print(f"dodo-analytics export: --from/--to must be dates such as 2026-01-31 ({exc})", file=sys.stderr)
         return 2
     if not Path(args.warehouse).exists():
-        print(f"dodo-analytics export: no warehouse at {args.warehouse}; run `dodo-analytics sync` first",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"dodo-analytics export: no warehouse at {args.warehouse}; run `dodo-analytics sync` first",
+            file=sys.stderr,
+        )
         return 1
     try:
         with duckdb.connect(":memory:") as con:
@@ -70,11 +96,21 @@ def export(args) -> int:
             con.execute("ATTACH ? AS w (READ_ONLY)", [args.warehouse])
             con.execute("USE w")
             timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
-            body = exports.build(args.what, lambda sql, params: con.execute(sql, params).fetchdf(), start, end,
-                                 args.currency, timezone, args.product)  # fmt: skip
+            body = exports.build(
+                args.what,
+                lambda sql, params: con.execute(sql, params).fetchdf(),
+                start,
+                end,
+                args.currency,
+                timezone,
+                args.product,
+            )
     except duckdb.Error as exc:
-        print(f"dodo-analytics export: cannot read {args.warehouse} ({exc}); run `dodo-analytics sync` to "
-              "publish a complete warehouse", file=sys.stderr)  # fmt: skip
+        print(
+            f"dodo-analytics export: cannot read {args.warehouse} ({exc}); run `dodo-analytics sync` to "
+            "publish a complete warehouse",
+            file=sys.stderr,
+        )
         return 1
     try:
         Path(args.out).write_bytes(body)

@@ -74,8 +74,10 @@ def query(sql: str, params: tuple = ()) -> pd.DataFrame:
 
 def status() -> dict:
     """What the published data describes: data_through, the last run and its age."""
-    runs = query("SELECT data_through, finished_at, status, error FROM sync_runs WHERE status <> 'running' "
-                 "ORDER BY run_id DESC LIMIT 1")  # fmt: skip
+    runs = query(
+        "SELECT data_through, finished_at, status, error FROM sync_runs WHERE status <> 'running' "
+        "ORDER BY run_id DESC LIMIT 1"
+    )
     settings = query("SELECT * FROM metric_settings")
     if runs.empty:
         raise NoWarehouse("The warehouse has no completed sync yet. Run `dodo-analytics sync`.")
@@ -84,18 +86,30 @@ def status() -> dict:
     if last and last.get("exit_code") and last.get("finished_at", "") > str(row["finished_at"].isoformat()):
         row["status"], row["error"] = "failed", last.get("problem")  # a later run failed: nothing published
     through = row["data_through"].to_pydatetime()
-    return {"data_through": through, "status": row["status"], "error": row["error"],
-            "age_hours": (datetime.now(UTC) - through).total_seconds() / 3600,
-            "timezone": settings["timezone"].iloc[0], "grace_days": int(settings["grace_days"].iloc[0]),
-            "recovery_days": int(settings["recovery_days"].iloc[0])}  # fmt: skip
+    return {
+        "data_through": through,
+        "status": row["status"],
+        "error": row["error"],
+        "age_hours": (datetime.now(UTC) - through).total_seconds() / 3600,
+        "timezone": settings["timezone"].iloc[0],
+        "grace_days": int(settings["grace_days"].iloc[0]),
+        "recovery_days": int(settings["recovery_days"].iloc[0]),
+    }
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _export(
     path: str, ident: tuple, what: str, start, end, currency, timezone: str, products: tuple
 ) -> bytes:
-    return exports.build(what, lambda sql, params: read(path, sql, tuple(params)), start, end, currency, timezone,
-                         list(products))  # fmt: skip
+    return exports.build(
+        what,
+        lambda sql, params: read(path, sql, tuple(params)),
+        start,
+        end,
+        currency,
+        timezone,
+        list(products),
+    )
 
 
 def export_csv(what: str, start, end, currency, timezone: str, products) -> bytes:

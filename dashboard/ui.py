@@ -51,9 +51,15 @@ def sidebar() -> None:
             "SELECT product_id, coalesce(name, product_id) AS name FROM products ORDER BY name"
         )
         names = dict(zip(products["product_id"], products["name"], strict=True))
-        st.multiselect("Product", list(names), key="products", format_func=names.get, placeholder="All products",
-                       help="A payment's product is its subscription's plan, or a one-time payment's product "
-                            "where its detail is fetched.")  # fmt: skip
+        st.multiselect(
+            "Product",
+            list(names),
+            key="products",
+            format_func=names.get,
+            placeholder="All products",
+            help="A payment's product is its subscription's plan, or a one-time payment's product "
+            "where its detail is fetched.",
+        )
         st.selectbox("Period", PRESETS, key="preset")
         if st.session_state.get("preset") == "Custom":
             last = _local_today(data.status())  # "today" is the day of data_through, as in METRICS.md
@@ -69,9 +75,13 @@ def period(today: date) -> tuple[date | None, date]:
     preset = st.session_state.get("preset", PRESETS[0])
     if preset == "Custom":
         return st.session_state.get("custom_from"), st.session_state.get("custom_to", today)
-    start = {"Last 30 days": today - timedelta(days=29), "Last 90 days": today - timedelta(days=89),
-             "Last 12 months": today - timedelta(days=364), "Year to date": date(today.year, 1, 1),
-             "All time": None}[preset]  # fmt: skip
+    start = {
+        "Last 30 days": today - timedelta(days=29),
+        "Last 90 days": today - timedelta(days=89),
+        "Last 12 months": today - timedelta(days=364),
+        "Year to date": date(today.year, 1, 1),
+        "All time": None,
+    }[preset]
     return start, today
 
 
@@ -160,13 +170,17 @@ def mrr_trend(currency: str, products: list[str]):
     """MRR and paying customers at each month's end: the tied-out table for the whole business, or
     the subscriptions of the selected products."""
     if not products:
-        return data.query("SELECT month, mrr_end, customers_end FROM mrr_monthly WHERE currency = ? ORDER BY month",
-                          (currency,))  # fmt: skip
+        return data.query(
+            "SELECT month, mrr_end, customers_end FROM mrr_monthly WHERE currency = ? ORDER BY month",
+            (currency,),
+        )
     return data.query(
         "SELECT b.month, coalesce(sum(v.monthly_value), 0) AS mrr_end, count(DISTINCT v.customer_id) AS customers_end "
         "FROM mrr_boundaries b LEFT JOIN (mrr_intervals v JOIN subscriptions s USING (subscription_id)) "
         "ON v.valid_from <= b.t1 AND b.t1 < v.valid_to AND v.currency = ? AND v.monthly_value > 0 "
-        "AND product_ok(s.product_id, ?::VARCHAR[]) GROUP BY 1 ORDER BY 1", (currency, products))  # fmt: skip
+        "AND product_ok(s.product_id, ?::VARCHAR[]) GROUP BY 1 ORDER BY 1",
+        (currency, products),
+    )
 
 
 CUSTOMERS_MOVING_IN_MONTHS = """SELECT m.month, m.customer_id, m.movement, m.a AS mrr_at_start, m.b AS mrr_at_end
@@ -212,8 +226,10 @@ def cohort_chart(fig, key: str, currency: str, where=st) -> None:
     point = points[0]
     cohort, months = (point["y"], point["x"]) if hasattr(point, "get") else (point.y, point.x)
     rows = data.query(COHORT_CUSTOMERS, (int(months), currency, str(cohort)))
-    where.caption(f"Cohort {cohort}, {months} months on: {int((rows['mrr_at_month_end'] > 0).sum()):,} of "
-                  f"{len(rows):,} customers still paying")  # fmt: skip
+    where.caption(
+        f"Cohort {cohort}, {months} months on: {int((rows['mrr_at_month_end'] > 0).sum()):,} of "
+        f"{len(rows):,} customers still paying"
+    )
     where.dataframe(rows, hide_index=True)
 
 

@@ -20,10 +20,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("sync", help="copy the Dodo account into the warehouse (one pass, cron-friendly)",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--warehouse", help="the published DuckDB file (default $DODO_ANALYTICS_WAREHOUSE or "
-                                       "var/warehouse.duckdb)")  # fmt: skip
+    p = subparsers.add_parser(
+        "sync",
+        help="copy the Dodo account into the warehouse (one pass, cron-friendly)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--warehouse",
+        help="the published DuckDB file (default $DODO_ANALYTICS_WAREHOUSE or var/warehouse.duckdb)",
+    )
     p.add_argument("--resources", help=f"comma-separated subset of: {', '.join(RESOURCES)}")
     p.add_argument("--full-refresh", action="store_true", help="re-read every record, not only what is new")
     p.add_argument("--since", help="re-read records created on or after this date (YYYY-MM-DD, UTC)")
@@ -63,8 +69,10 @@ class Progress:
         self.last = now
         s = self.client.stats
         parts = ", ".join(f"{n} {c:,}" for n, c in out.fetched.items())
-        line = (f"[{now - self.started:5.0f}s] {parts}; details {out.details:,}; requests {s['requests']:,} "
-                f"({s['requests'] / max(now - self.started, 1e-9):.1f}/s), 429s {s['rate_limited']}")  # fmt: skip
+        line = (
+            f"[{now - self.started:5.0f}s] {parts}; details {out.details:,}; requests {s['requests']:,} "
+            f"({s['requests'] / max(now - self.started, 1e-9):.1f}/s), 429s {s['rate_limited']}"
+        )
         self.stream.write(("\r" + line[:150].ljust(150)) if self.tty else line + "\n")
         self.stream.flush()
 
@@ -84,14 +92,18 @@ def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
         print(f"dodo-analytics sync: {exc}; exiting (code 75)", file=stderr)
         return EXIT_LOCKED
     except OSError as exc:
-        print(f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}; {wh.WRITE_HELP}",
-              file=stderr)  # fmt: skip
+        print(
+            f"dodo-analytics sync: cannot create the lock next to {settings.warehouse}: {exc}; {wh.WRITE_HELP}",
+            file=stderr,
+        )
         return EXIT_FAILED
     try:
         code, problem = _run_locked(settings, names, args.full_refresh, since, client_factory, stdout, stderr)
         # The dashboard reads this to warn about a failed run, which never reaches the published file.
-        wh.write_status(settings.warehouse, {"finished_at": datetime.now(UTC).isoformat(), "exit_code": code,
-                                             "problem": problem})  # fmt: skip
+        wh.write_status(
+            settings.warehouse,
+            {"finished_at": datetime.now(UTC).isoformat(), "exit_code": code, "problem": problem},
+        )
         return code
     finally:
         held.close()
@@ -134,11 +146,24 @@ def _run_locked(
     s = client.stats
     try:
         if out is not None:
-            con.execute("UPDATE sync_runs SET finished_at = ?, status = ?, requests = ?, rate_limited = ?, retries = ?, "
-                        "rows = ?, skipped = ?, rejected = ?, error = ? WHERE run_id = ?",
-                        [datetime.now(UTC), status, s["requests"], s["rate_limited"], s["retries"],
-                         _json({n: {"fetched": out.fetched.get(n, 0), "new": out.new.get(n, 0)} for n in out.fetched}),
-                         _json(out.skipped), len(out.rejected), error, out.run_id])  # fmt: skip
+            con.execute(
+                "UPDATE sync_runs SET finished_at = ?, status = ?, requests = ?, rate_limited = ?, retries = ?, "
+                "rows = ?, skipped = ?, rejected = ?, error = ? WHERE run_id = ?",
+                [
+                    datetime.now(UTC),
+                    status,
+                    s["requests"],
+                    s["rate_limited"],
+                    s["retries"],
+                    _json(
+                        {n: {"fetched": out.fetched.get(n, 0), "new": out.new.get(n, 0)} for n in out.fetched}
+                    ),
+                    _json(out.skipped),
+                    len(out.rejected),
+                    error,
+                    out.run_id,
+                ],
+            )
         if not error:
             wh.publish(con, settings.warehouse)
     except wh.WarehouseError as exc:
@@ -169,8 +194,10 @@ async def _pass(sync, client, names, full_refresh, since):
 
 
 def _cannot_write(settings, exc: Exception) -> str:
-    return (f"the working warehouse {wh.work_path(settings.warehouse)} could not be written ({exc}): {wh.WRITE_HELP}; "
-            "it resumes from the last committed window")  # fmt: skip
+    return (
+        f"the working warehouse {wh.work_path(settings.warehouse)} could not be written ({exc}): {wh.WRITE_HELP}; "
+        "it resumes from the last committed window"
+    )
 
 
 def _json(obj) -> str:
@@ -178,21 +205,29 @@ def _json(obj) -> str:
 
 
 def _summary(out, stats, seconds, settings, stdout) -> None:
-    print(f"Synced into {settings.warehouse} in {seconds:.1f} s; data through {out.data_through:%Y-%m-%d %H:%M:%S} UTC",
-          file=stdout)  # fmt: skip
+    print(
+        f"Synced into {settings.warehouse} in {seconds:.1f} s; data through {out.data_through:%Y-%m-%d %H:%M:%S} UTC",
+        file=stdout,
+    )
     for name, fetched in sorted(out.fetched.items(), key=lambda item: list(RESOURCES).index(item[0])):
         print(f"  {name:14s} {fetched:>9,} read, {out.new.get(name, 0):>9,} new", file=stdout)
     for name, why in out.skipped.items():
         print(f"  {name:14s} skipped: {why}", file=stdout)
-    notes = out.notes + ([f"{stats['invalid_utf8']} answers held bytes that are not UTF-8: loaded with U+FFFD "
-                          "in their place"] if stats.get("invalid_utf8") else [])  # fmt: skip
+    notes = out.notes + (
+        [f"{stats['invalid_utf8']} answers held bytes that are not UTF-8: loaded with U+FFFD in their place"]
+        if stats.get("invalid_utf8")
+        else []
+    )
     for note in notes:
         print(f"  note: {note}", file=stdout)
     missing = f", {out.details_missing:,} not available (see rejected_records)" if out.details_missing else ""
     print(f"  payment details {out.details:,} fetched{missing}", file=stdout)
     loaded = sum(out.fetched.values())
-    print(f"  loading {loaded:,} list records took {out.load_seconds:.1f} s "
-          f"({loaded / max(out.load_seconds, 1e-9):,.0f} records/s)", file=stdout)  # fmt: skip
+    print(
+        f"  loading {loaded:,} list records took {out.load_seconds:.1f} s "
+        f"({loaded / max(out.load_seconds, 1e-9):,.0f} records/s)",
+        file=stdout,
+    )
     print(
         f"  requests {stats['requests']:,}, 429s {stats['rate_limited']}, retries {stats['retries']}",
         file=stdout,

@@ -35,8 +35,10 @@ class NotFound(ApiError):
 
 class ForbiddenError(ApiError):
     def __init__(self, path: str):
-        super().__init__(f"The API key may not read {path} (403). Read-only keys may not read every resource; "
-                         "use a key with access to it, or leave it out with --resources.")  # fmt: skip
+        super().__init__(
+            f"The API key may not read {path} (403). Read-only keys may not read every resource; "
+            "use a key with access to it, or leave it out with --resources."
+        )
         self.path = path
 
 
@@ -64,8 +66,14 @@ def retry_hint(headers) -> float | None:
 
 
 class DodoClient:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None,
-                 clock=time.monotonic, sleep=asyncio.sleep, rng: random.Random | None = None):  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock=time.monotonic,
+        sleep=asyncio.sleep,
+        rng: random.Random | None = None,
+    ):
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             transport=transport,
@@ -77,7 +85,7 @@ class DodoClient:
                 "Authorization": f"Bearer {settings.api_key.reveal()}",
                 "Accept": "application/json",
                 "User-Agent": "dodo-analytics",
-            },  # fmt: skip
+            },
         )
         self.environment = settings.environment
         self.limiter = Limiter(settings.per_second, settings.per_minute)
@@ -116,8 +124,11 @@ class DodoClient:
                     if self.server_date is None and "date" in response.headers:
                         self.server_date = response.headers["date"]
                     now = self.clock()
-                    self.limiter.observe(now, response.headers.get("x-ratelimit-remaining"),
-                                         response.headers.get("x-ratelimit-reset"))  # fmt: skip
+                    self.limiter.observe(
+                        now,
+                        response.headers.get("x-ratelimit-remaining"),
+                        response.headers.get("x-ratelimit-reset"),
+                    )
                     status = response.status_code
                     if status == 200:
                         try:
@@ -139,8 +150,10 @@ class DodoClient:
                     break
                 self.stats["retries"] += 1
                 await self.sleep(hint if hint is not None and hint <= 60 else backoff(attempt, self.rng))
-            raise ApiError(f"GET {path} failed after {MAX_RETRIES + 1} attempts (last: {problem}); "
-                           "the API may be down or overloaded: try again later")  # fmt: skip
+            raise ApiError(
+                f"GET {path} failed after {MAX_RETRIES + 1} attempts (last: {problem}); "
+                "the API may be down or overloaded: try again later"
+            )
 
     def _decode(self, body: bytes):
         """JSON; bytes that are not UTF-8 (a bad byte in some customer's name) become U+FFFD and are
@@ -163,9 +176,11 @@ class DodoClient:
         except (ValueError, AttributeError):
             detail = response.text[:200]
         if response.status_code == 401:
-            return AuthError(f"The API refused the key (401 {detail}). Check DODO_PAYMENTS_API_KEY; test and live "
-                             f"keys differ, and this key was sent to {self.environment} "
-                             "(DODO_PAYMENTS_ENVIRONMENT).")  # fmt: skip
+            return AuthError(
+                f"The API refused the key (401 {detail}). Check DODO_PAYMENTS_API_KEY; test and live "
+                f"keys differ, and this key was sent to {self.environment} "
+                "(DODO_PAYMENTS_ENVIRONMENT)."
+            )
         if response.status_code == 403:
             return ForbiddenError(path)
         if response.status_code == 404:

@@ -23,15 +23,25 @@ async def _api(settings: Settings, client: DodoClient) -> list[tuple[str, str]]:
         return [(PROBLEM, str(exc))]
     except ApiError as exc:
         return [(PROBLEM, f"cannot reach {settings.base_url}: {exc}")]
-    lines.append((OK, f"{settings.base_url} answers and accepts the key ({settings.environment}); "
-                      f"server clock {client.server_date}"))  # fmt: skip
+    lines.append(
+        (
+            OK,
+            f"{settings.base_url} answers and accepts the key ({settings.environment}); "
+            f"server clock {client.server_date}",
+        )
+    )
     for name, r in RESOURCES.items():
         try:
             await client.get(r.path, {"page_size": 1})
             lines.append((OK, f"the key can read {r.path}"))
         except ForbiddenError:
-            lines.append((PROBLEM, f"the key may not read {r.path} (403): the sync will skip {name}; use a key "
-                                   "that may, or leave it out with --resources"))  # fmt: skip
+            lines.append(
+                (
+                    PROBLEM,
+                    f"the key may not read {r.path} (403): the sync will skip {name}; use a key "
+                    "that may, or leave it out with --resources",
+                )
+            )
         except ApiError as exc:
             lines.append((PROBLEM, f"{r.path}: {exc}"))
     return lines
@@ -45,20 +55,31 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
         try:
             with duckdb.connect(":memory:") as con:
                 con.execute("ATTACH ? AS w (READ_ONLY)", [str(path)])
-                rows = con.execute("SELECT status, data_through, finished_at FROM w.sync_runs "
-                                   "ORDER BY run_id DESC LIMIT 1").fetchall()  # fmt: skip
+                rows = con.execute(
+                    "SELECT status, data_through, finished_at FROM w.sync_runs ORDER BY run_id DESC LIMIT 1"
+                ).fetchall()
         except duckdb.Error as exc:
             lines.append((PROBLEM, f"{path} cannot be read ({exc}); move it away and run a full sync"))
             rows = None
         if rows and rows[0][1] is not None:
             status, through, finished = rows[0]
             age = (datetime.now(UTC) - through).total_seconds() / 3600
-            lines.append((OK, f"{path}: last published sync {status}, data through {through:%Y-%m-%d %H:%M} UTC "
-                              f"({age:.0f} h ago)"))  # fmt: skip
+            lines.append(
+                (
+                    OK,
+                    f"{path}: last published sync {status}, data through {through:%Y-%m-%d %H:%M} UTC "
+                    f"({age:.0f} h ago)",
+                )
+            )
     last = wh.read_status(path)
     if last and last.get("exit_code"):
-        lines.append((PROBLEM, f"the last sync ({last.get('finished_at', '?')}) failed: {last.get('problem')}; "
-                               "run `dodo-analytics sync` by hand to see it"))  # fmt: skip
+        lines.append(
+            (
+                PROBLEM,
+                f"the last sync ({last.get('finished_at', '?')}) failed: {last.get('problem')}; "
+                "run `dodo-analytics sync` by hand to see it",
+            )
+        )
     if path.with_name(path.name + ".lock").exists():
         try:
             wh.lock(path).close()
@@ -80,8 +101,10 @@ def run(args, client_factory=DodoClient, out=print) -> int:
     except SettingsError as exc:
         out(f"{PROBLEM} settings: {exc}")
         return 1
-    out(f"{OK} settings: {settings.environment}, rate limits {settings.per_second}/s and {settings.per_minute}/min, "
-        f"time zone {settings.timezone}")  # fmt: skip
+    out(
+        f"{OK} settings: {settings.environment}, rate limits {settings.per_second}/s and {settings.per_minute}/min, "
+        f"time zone {settings.timezone}"
+    )
 
     async def check():
         async with client_factory(settings) as client:

@@ -319,16 +319,54 @@ STATEMENTS = [
        FROM opened FULL JOIN paid USING (month, currency) ORDER BY currency, month""",
 ]
 
-HARD = ("CARD_DECLINED", "DO_NOT_HONOR", "EXPIRED_CARD", "FRAUDULENT", "INVALID_ACCOUNT", "LOST_CARD",
-        "MANDATE_REQUIRED_SYSTEM", "PAYMENT_METHOD_PROVIDER_DECLINED", "PAYMENT_METHOD_UNSUPPORTED", "PICKUP_CARD",
-        "PROVIDER_UNSUPPORTED", "REVOCATION_OF_AUTHORIZATION", "STOLEN_CARD", "TRANSACTION_NOT_ALLOWED",
-        "TRANSACTION_NOT_APPROVED")  # fmt: skip
-SOFT = ("AUTHENTICATION_FAILURE", "AUTHENTICATION_REQUIRED", "AUTHENTICATION_TIMEOUT", "CARD_NOT_ACTIVATED",
-        "CARD_VELOCITY_EXCEEDED", "CUSTOMER_CANCELLED", "GENERIC_DECLINE", "INCORRECT_CVC", "INCORRECT_NUMBER",
-        "INSUFFICIENT_FUNDS", "INVALID_AMOUNT", "INVALID_CARD_NUMBER", "INVALID_CARD_OWNER", "INVALID_CVC",
-        "INVALID_EXPIRY_YEAR", "INVALID_PIN", "INVALID_REQUEST", "INVALID_UPI_ID", "LIMIT_EXCEEDED",
-        "LIVE_MODE_TEST_CARD", "MANDATE_INVALID", "MANDATE_REQUIRED", "NETWORK_ERROR", "NETWORK_TIMEOUT",
-        "ORDER_CREATION_FAILED", "PROCESSING_ERROR", "REENTER_TRANSACTION", "TRY_AGAIN_LATER", "UNKNOWN_ERROR")  # fmt: skip
+HARD = (
+    "CARD_DECLINED",
+    "DO_NOT_HONOR",
+    "EXPIRED_CARD",
+    "FRAUDULENT",
+    "INVALID_ACCOUNT",
+    "LOST_CARD",
+    "MANDATE_REQUIRED_SYSTEM",
+    "PAYMENT_METHOD_PROVIDER_DECLINED",
+    "PAYMENT_METHOD_UNSUPPORTED",
+    "PICKUP_CARD",
+    "PROVIDER_UNSUPPORTED",
+    "REVOCATION_OF_AUTHORIZATION",
+    "STOLEN_CARD",
+    "TRANSACTION_NOT_ALLOWED",
+    "TRANSACTION_NOT_APPROVED",
+)
+SOFT = (
+    "AUTHENTICATION_FAILURE",
+    "AUTHENTICATION_REQUIRED",
+    "AUTHENTICATION_TIMEOUT",
+    "CARD_NOT_ACTIVATED",
+    "CARD_VELOCITY_EXCEEDED",
+    "CUSTOMER_CANCELLED",
+    "GENERIC_DECLINE",
+    "INCORRECT_CVC",
+    "INCORRECT_NUMBER",
+    "INSUFFICIENT_FUNDS",
+    "INVALID_AMOUNT",
+    "INVALID_CARD_NUMBER",
+    "INVALID_CARD_OWNER",
+    "INVALID_CVC",
+    "INVALID_EXPIRY_YEAR",
+    "INVALID_PIN",
+    "INVALID_REQUEST",
+    "INVALID_UPI_ID",
+    "LIMIT_EXCEEDED",
+    "LIVE_MODE_TEST_CARD",
+    "MANDATE_INVALID",
+    "MANDATE_REQUIRED",
+    "NETWORK_ERROR",
+    "NETWORK_TIMEOUT",
+    "ORDER_CREATION_FAILED",
+    "PROCESSING_ERROR",
+    "REENTER_TRANSACTION",
+    "TRY_AGAIN_LATER",
+    "UNKNOWN_ERROR",
+)
 
 
 class TieOutError(Exception):
@@ -337,8 +375,14 @@ class TieOutError(Exception):
 
 def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:
     """Rebuild every metric table inside the caller's connection (the working copy)."""
-    params = {"timezone": timezone, "grace_days": grace_days, "recovery_days": recovery_days,
-              "data_through": data_through, "hard": list(HARD), "soft": list(SOFT)}  # fmt: skip
+    params = {
+        "timezone": timezone,
+        "grace_days": grace_days,
+        "recovery_days": recovery_days,
+        "data_through": data_through,
+        "hard": list(HARD),
+        "soft": list(SOFT),
+    }
     for sql in STATEMENTS:
         used = {k: v for k, v in params.items() if f"${k}" in sql}
         con.execute(sql, used)
@@ -346,17 +390,23 @@ def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_throug
 
 def tie_out(con) -> None:
     """MRR identity per month and currency, continuity between months, and revenue against raw sums."""
-    rows = con.execute("SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, "
-                       "mrr_end FROM mrr_monthly ORDER BY currency, month").fetchall()  # fmt: skip
+    rows = con.execute(
+        "SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, "
+        "mrr_end FROM mrr_monthly ORDER BY currency, month"
+    ).fetchall()
     previous = {}
     for month, currency, start, new, react, exp, contr, churn, end in rows:
         expected = start + new + react + exp - contr - churn
         if not math.isclose(end, expected, rel_tol=1e-9, abs_tol=1e-6):
-            raise TieOutError(f"MRR does not add up for {currency} {month:%Y-%m}: start {start:.2f} + movements "
-                              f"= {expected:.2f}, but the month ends at {end:.2f}")  # fmt: skip
+            raise TieOutError(
+                f"MRR does not add up for {currency} {month:%Y-%m}: start {start:.2f} + movements "
+                f"= {expected:.2f}, but the month ends at {end:.2f}"
+            )
         if currency in previous and not math.isclose(previous[currency], start, rel_tol=1e-9, abs_tol=1e-6):
-            raise TieOutError(f"MRR of {currency} {month:%Y-%m} starts at {start:.2f} but the month before ended "
-                              f"at {previous[currency]:.2f}")  # fmt: skip
+            raise TieOutError(
+                f"MRR of {currency} {month:%Y-%m} starts at {start:.2f} but the month before ended "
+                f"at {previous[currency]:.2f}"
+            )
         previous[currency] = end
     # revenue_daily against the raw tables, with METRICS.md's exclusions spelled out again here
     mismatch = con.execute("""
@@ -373,5 +423,7 @@ def tie_out(con) -> None:
            OR coalesce(view.lost, 0) <> coalesce(dis.lost, 0)""").fetchall()
     if mismatch:
         currency, *sums = mismatch[0]
-        raise TieOutError(f"revenue_daily for {currency} (gross, refunds, lost disputes) is {sums[0::2]} but the raw "
-                          f"tables sum to {sums[1::2]}")  # fmt: skip
+        raise TieOutError(
+            f"revenue_daily for {currency} (gross, refunds, lost disputes) is {sums[0::2]} but the raw "
+            f"tables sum to {sums[1::2]}"
+        )

@@ -17,12 +17,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # type code -> DuckDB type. Timestamps stay text until DuckDB casts them, in bulk.
-SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "bool": "BOOLEAN", "ts": "TIMESTAMPTZ", "json": "JSON",
-             "strs": "VARCHAR[]", "intstr": "BIGINT"}  # fmt: skip
+SQL_TYPES = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+    "ts": "TIMESTAMPTZ",
+    "json": "JSON",
+    "strs": "VARCHAR[]",
+    "intstr": "BIGINT",
+}
 # type code -> Arrow type of the parsed values. JSON text goes as Arrow's JSON type, which DuckDB stores
 # as JSON without parsing it again (it was written by a JSON encoder here).
-ARROW = {"str": pa.string(), "int": pa.int64(), "intstr": pa.int64(), "bool": pa.bool_(), "ts": pa.string(),
-         "json": pa.json_(pa.string()), "strs": pa.list_(pa.string())}  # fmt: skip
+ARROW = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "intstr": pa.int64(),
+    "bool": pa.bool_(),
+    "ts": pa.string(),
+    "json": pa.json_(pa.string()),
+    "strs": pa.list_(pa.string()),
+}
 # kinds that pyarrow reads out of the objects in `_clean`: it refuses what `_invalid` refuses for text
 # and booleans, and timestamps (text to it) are checked after, in bulk. Not integers (it would let
 # 12.0 into an int64) nor lists of text (it would split a string into characters).
@@ -38,18 +52,27 @@ def _invalid(kind: str, values: list) -> list[int]:
     if kind == "str":
         return [i for i, v in enumerate(values) if v is not None and v.__class__ is not str]
     if kind == "int":  # bool is an int subclass; it is not money; BIGINT bounds
-        return [i for i, v in enumerate(values)
-                if v is not None and (v.__class__ is not int or not -(2**63) <= v < 2**63)]  # fmt: skip
+        return [
+            i
+            for i, v in enumerate(values)
+            if v is not None and (v.__class__ is not int or not -(2**63) <= v < 2**63)
+        ]
     if kind == "bool":
         return [i for i, v in enumerate(values) if v is not None and v.__class__ is not bool]
     if kind == "ts":  # RFC 3339 with a zone and a real date; naive or date-only text is refused
         return [i for i, v in enumerate(values) if v is not None and not _timestamp(v)]
     if kind == "strs":
-        return [i for i, v in enumerate(values)
-                if v is not None and (v.__class__ is not list or any(x.__class__ is not str for x in v))]  # fmt: skip
+        return [
+            i
+            for i, v in enumerate(values)
+            if v is not None and (v.__class__ is not list or any(x.__class__ is not str for x in v))
+        ]
     if kind == "intstr":  # dispute amounts: a string holding the integer in minor units ("15000")
-        return [i for i, v in enumerate(values)
-                if v is not None and v.__class__ is not int and (v.__class__ is not str or not _DIGITS.match(v))]  # fmt: skip
+        return [
+            i
+            for i, v in enumerate(values)
+            if v is not None and v.__class__ is not int and (v.__class__ is not str or not _DIGITS.match(v))
+        ]
     return []  # json: anything goes
 
 

@@ -70,11 +70,15 @@ class Settings:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(f"DODO_ANALYTICS_TIMEZONE must be an IANA time zone such as Europe/Berlin "
-                                f"(got {_echo(timezone, key)})") from None  # fmt: skip
+            raise SettingsError(
+                f"DODO_ANALYTICS_TIMEZONE must be an IANA time zone such as Europe/Berlin "
+                f"(got {_echo(timezone, key)})"
+            ) from None
         number = partial(_number, env, key)
-        lookback = {name: number(f"DODO_ANALYTICS_LOOKBACK_{name.upper()}_DAYS", days, 0, 3650)
-                    for name, days in {"payments": 7, "refunds": 30, "disputes": 120}.items()}  # fmt: skip
+        lookback = {
+            name: number(f"DODO_ANALYTICS_LOOKBACK_{name.upper()}_DAYS", days, 0, 3650)
+            for name, days in {"payments": 7, "refunds": 30, "disputes": 120}.items()
+        }
         per_second = number("DODO_ANALYTICS_RATE_PER_SECOND", 100, 1, 10_000)
         per_minute = number("DODO_ANALYTICS_RATE_PER_MINUTE", 1000, 1, 100_000)
         return cls(

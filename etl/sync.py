@@ -40,15 +40,16 @@ class Resource:
 
 
 RESOURCES = {
-    "products": Resource("products", "/products", "products", "all",
-                         extras=((("archived", "false"),), (("archived", "true"),))),
+    "products": Resource(
+        "products", "/products", "products", "all", extras=((("archived", "false"),), (("archived", "true"),))
+    ),
     "customers": Resource("customers", "/customers", "customers", "full"),
     "subscriptions": Resource("subscriptions", "/subscriptions", "subscriptions", "full"),
     "payments": Resource("payments", "/payments", "payments", "incremental"),
     "refunds": Resource("refunds", "/refunds", "refunds", "incremental"),
     "disputes": Resource("disputes", "/disputes", "disputes", "incremental"),
     "ledger": Resource("ledger", "/balances/ledger", "ledger_entries", "incremental"),
-}  # fmt: skip
+}
 DETAILS = Resource("payment_details", "/payments/{id}", "payment_details", "detail")
 
 
@@ -101,8 +102,11 @@ class Sync:
         through, note = await self.db.call(pin, self.client.server_date, started)
         self.out.data_through = through
         self.out.notes += [note] if note else []
-        await self.db.call(lambda con: con.execute("UPDATE sync_runs SET data_through = ? WHERE run_id = ?",
-                                                   [through, self.out.run_id]))  # fmt: skip
+        await self.db.call(
+            lambda con: con.execute(
+                "UPDATE sync_runs SET data_through = ? WHERE run_id = ?", [through, self.out.run_id]
+            )
+        )
         self.pin = to_us(through)
         before = {n: await self.count(RESOURCES[n].table) for n in names}
         # tables empty before the pass (a first backfill) take plain INSERTs, much faster than upserts
@@ -127,13 +131,21 @@ class Sync:
 
     def recorded_settings(self) -> dict:
         s = self.settings
-        return {"environment": s.environment, "timezone": s.timezone, "grace_days": s.grace_days,
-                "recovery_days": s.recovery_days, "lookback_days": s.lookback_days, "detail_budget": s.detail_budget,
-                "per_second": s.per_second, "per_minute": s.per_minute}  # fmt: skip
+        return {
+            "environment": s.environment,
+            "timezone": s.timezone,
+            "grace_days": s.grace_days,
+            "recovery_days": s.recovery_days,
+            "lookback_days": s.lookback_days,
+            "detail_budget": s.detail_budget,
+            "per_second": s.per_second,
+            "per_minute": s.per_minute,
+        }
 
     async def count(self, table: str, where: str = "", params=()) -> int:
-        return await self.db.call(lambda con: con.execute(f"SELECT count(*) FROM {table} {where}", params)
-                                  .fetchall()[0][0])  # fmt: skip
+        return await self.db.call(
+            lambda con: con.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
+        )
 
     async def skip(self, name: str, exc: Exception) -> None:
         self.out.skipped[name] = str(exc)
@@ -331,8 +343,10 @@ class Sync:
 def start_run(con, started: datetime, settings: dict) -> int:
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM sync_runs").fetchall()[0][0]
     con.execute("UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'")
-    con.execute("INSERT INTO sync_runs (run_id, started_at, status, settings) VALUES (?, ?, 'running', ?)",
-                [run_id, started, json.dumps(settings)])  # fmt: skip
+    con.execute(
+        "INSERT INTO sync_runs (run_id, started_at, status, settings) VALUES (?, ?, 'running', ?)",
+        [run_id, started, json.dumps(settings)],
+    )
     return run_id
 
 
@@ -350,13 +364,20 @@ def pin(con, date_header: str | None, started: datetime) -> tuple[datetime, str 
     else:
         note = None
         if server > started + SKEW:
-            server, note = started, (f"the API's clock ({date_header}) is ahead of this machine's: this machine's "
-                                     "clock dates the pass")  # fmt: skip
+            server, note = (
+                started,
+                (
+                    f"the API's clock ({date_header}) is ahead of this machine's: this machine's "
+                    "clock dates the pass"
+                ),
+            )
     (last,) = con.execute("SELECT max(data_through) FROM sync_runs WHERE status LIKE 'ok%'").fetchall()[0]
     if last is not None and server < last:
         whose = "the API's" if note is None else "this machine's"
-        return last, (f"{whose} clock ({server:%Y-%m-%d %H:%M:%S} UTC) is behind the last sync's data through "
-                      f"({last:%Y-%m-%d %H:%M:%S} UTC): data through stays there")  # fmt: skip
+        return last, (
+            f"{whose} clock ({server:%Y-%m-%d %H:%M:%S} UTC) is behind the last sync's data through "
+            f"({last:%Y-%m-%d %H:%M:%S} UTC): data through stays there"
+        )
     return server, note
 
 
@@ -376,11 +397,16 @@ def finish(con, resource: str) -> None:
 
 
 def stale_details(con, budget: int) -> list[str]:
-    stale = ("FROM payments p LEFT JOIN payment_details d USING (payment_id) "
-             "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)")  # fmt: skip
+    stale = (
+        "FROM payments p LEFT JOIN payment_details d USING (payment_id) "
+        "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)"
+    )
     failed = con.execute(
         f"SELECT payment_id {stale} AND p.status = 'failed' ORDER BY p.created_at DESC"
     ).fetchall()
-    others = con.execute(f"SELECT payment_id {stale} AND p.status IS DISTINCT FROM 'failed' "
-                         "ORDER BY p.created_at DESC LIMIT ?", [budget]).fetchall()  # fmt: skip
+    others = con.execute(
+        f"SELECT payment_id {stale} AND p.status IS DISTINCT FROM 'failed' "
+        "ORDER BY p.created_at DESC LIMIT ?",
+        [budget],
+    ).fetchall()
     return [i for (i,) in failed + others]

@@ -26,7 +26,7 @@ from .records import (
     PRODUCTS,
     REFUNDS,
     SQL_TYPES,
-    SUBSCRIPTIONS,  # fmt: skip
+    SUBSCRIPTIONS,
 )
 
 # table -> (columns from the API, extra columns). Payment details live apart from the list rows, so a
@@ -100,8 +100,10 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET checkpoint_threshold = '1GB'")
     for table, (columns, extra) in TABLES.items():
         typed = ", ".join(f"{n} {SQL_TYPES[k]}" for n, k, *_ in columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({typed}, {extra}, synced_at TIMESTAMPTZ, "
-                    f"PRIMARY KEY ({columns[0][0]}))")  # fmt: skip
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} ({typed}, {extra}, synced_at TIMESTAMPTZ, "
+            f"PRIMARY KEY ({columns[0][0]}))"
+        )
     con.execute(BOOKKEEPING)
     return con
 
@@ -112,8 +114,11 @@ def upsert(con, table: str, batch: pa.Table, synced_at, replace: bool = True) ->
     duckdb.ConstraintException if a key exists after all, for the caller to try again with replace."""
     kinds = {n: k for n, k, *_ in TABLES[table][0]}
     select = [f"CAST({n} AS TIMESTAMPTZ)" if kinds.get(n) == "ts" else n for n in batch.column_names]
-    con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(batch.column_names)}, "
-                f"synced_at) SELECT {', '.join(select)}, ? FROM batch", [synced_at])  # fmt: skip
+    con.execute(
+        f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(batch.column_names)}, "
+        f"synced_at) SELECT {', '.join(select)}, ? FROM batch",
+        [synced_at],
+    )
 
 
 class Change(NamedTuple):
@@ -145,8 +150,10 @@ def apply(con, changes: list[Change]) -> None:
         con.executemany("INSERT INTO rejected_records VALUES (?, ?, ?, ?)", rejected)
     done_windows = _windows([(c.resource, w) for c in changes for w in c.done])
     if done_windows.num_rows:
-        con.execute("DELETE FROM sync_windows s USING done_windows d WHERE s.resource = d.resource "
-                    "AND s.gte IS NOT DISTINCT FROM d.gte AND s.lte IS NOT DISTINCT FROM d.lte AND s.extra = d.extra")  # fmt: skip
+        con.execute(
+            "DELETE FROM sync_windows s USING done_windows d WHERE s.resource = d.resource "
+            "AND s.gte IS NOT DISTINCT FROM d.gte AND s.lte IS NOT DISTINCT FROM d.lte AND s.extra = d.extra"
+        )
     new_windows = _windows([(c.resource, w) for c in changes for w in c.new])
     if new_windows.num_rows:
         con.execute("INSERT INTO sync_windows (resource, gte, lte, extra) SELECT * FROM new_windows")
@@ -156,27 +163,37 @@ def apply(con, changes: list[Change]) -> None:
 
 
 def _windows(pairs: list) -> pa.Table:
-    return pa.table({"resource": pa.array([r for r, _ in pairs], pa.string()),
-                     "gte": pa.array([w.gte for _, w in pairs], pa.int64()),
-                     "lte": pa.array([w.lte for _, w in pairs], pa.int64()),
-                     "extra": pa.array([json.dumps(w.extra) for _, w in pairs], pa.string())})  # fmt: skip
+    return pa.table(
+        {
+            "resource": pa.array([r for r, _ in pairs], pa.string()),
+            "gte": pa.array([w.gte for _, w in pairs], pa.int64()),
+            "lte": pa.array([w.lte for _, w in pairs], pa.int64()),
+            "extra": pa.array([json.dumps(w.extra) for _, w in pairs], pa.string()),
+        }
+    )
 
 
 # -- bookkeeping ---------------------------------------------------------------------------------
 def pending_windows(con, resource: str) -> list[tuple]:
-    return con.execute("SELECT gte, lte, extra FROM sync_windows WHERE resource = ? ORDER BY lte DESC NULLS FIRST",
-                       [resource]).fetchall()  # fmt: skip
+    return con.execute(
+        "SELECT gte, lte, extra FROM sync_windows WHERE resource = ? ORDER BY lte DESC NULLS FIRST",
+        [resource],
+    ).fetchall()
 
 
 def state(con, resource: str) -> tuple:
-    row = con.execute("SELECT complete_through, planned_through FROM sync_state WHERE resource = ?",
-                      [resource]).fetchall()  # fmt: skip
+    row = con.execute(
+        "SELECT complete_through, planned_through FROM sync_state WHERE resource = ?", [resource]
+    ).fetchall()
     return row[0] if row else (None, None)
 
 
 def set_planned(con, resource: str, planned_through) -> None:
-    con.execute("INSERT INTO sync_state VALUES (?, NULL, ?) ON CONFLICT (resource) DO UPDATE SET "
-                "planned_through = excluded.planned_through", [resource, planned_through])  # fmt: skip
+    con.execute(
+        "INSERT INTO sync_state VALUES (?, NULL, ?) ON CONFLICT (resource) DO UPDATE SET "
+        "planned_through = excluded.planned_through",
+        [resource, planned_through],
+    )
 
 
 def _status_path(published: Path) -> Path:
@@ -211,8 +228,9 @@ def publish(con, published: Path) -> None:
     try:
         _copy_into_place(work, published, ".publishing")
     except OSError as exc:
-        raise WarehouseError(f"could not publish {published}: {exc}; the previous warehouse is unchanged: "
-                             f"{WRITE_HELP}") from None  # fmt: skip
+        raise WarehouseError(
+            f"could not publish {published}: {exc}; the previous warehouse is unchanged: {WRITE_HELP}"
+        ) from None
 
 
 def _copy_into_place(source: Path, target: Path, suffix: str) -> None:

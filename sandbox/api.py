@@ -13,9 +13,16 @@ from .params import BadParam, parse_params
 from .ratelimit import RateLimiter
 from .shapes import DETAIL_SHAPE, LIST_SHAPE
 
-LIST_PATHS = {"payments": "payments", "subscriptions": "subscriptions", "refunds": "refunds",
-              "disputes": "disputes", "customers": "customers", "products": "products",
-              "balances/ledger": "ledger", "payouts": "payouts"}  # fmt: skip
+LIST_PATHS = {
+    "payments": "payments",
+    "subscriptions": "subscriptions",
+    "refunds": "refunds",
+    "disputes": "disputes",
+    "customers": "customers",
+    "products": "products",
+    "balances/ledger": "ledger",
+    "payouts": "payouts",
+}
 # How deep /payments may page. Dodo caps it without publishing the value (dodo-api §3); 500 pages of
 # 100 keeps a client honest: long histories must be read as created_at windows.
 PAYMENTS_PAGE_CAP = 500
@@ -40,8 +47,15 @@ def _error(status: int, code: str, message: str) -> Reply:
 
 
 class SandboxAPI:
-    def __init__(self, data, keys: dict[str, str] | None = None, limiter: RateLimiter | None = None,
-                 faults: Faults | None = None, ro_denied: tuple[str, ...] = (), clock=time.time):  # fmt: skip
+    def __init__(
+        self,
+        data,
+        keys: dict[str, str] | None = None,
+        limiter: RateLimiter | None = None,
+        faults: Faults | None = None,
+        ro_denied: tuple[str, ...] = (),
+        clock=time.time,
+    ):
         self.data = data
         self.keys = dict(keys or DEMO_KEYS)  # key -> "ro" | "rw"
         self.limiter = limiter or RateLimiter(clock=clock)
@@ -73,8 +87,11 @@ class SandboxAPI:
             what = "no API key was sent" if not key else "the API key is not valid"
             return _error(401, "UNAUTHORIZED", f"You are not authorised to perform this action: {what}.")
         verdict = self.limiter.hit()
-        rate_headers = [("x-ratelimit-limit", str(verdict.limit)), ("x-ratelimit-remaining", str(verdict.remaining)),
-                        ("x-ratelimit-reset", str(verdict.reset))]  # fmt: skip
+        rate_headers = [
+            ("x-ratelimit-limit", str(verdict.limit)),
+            ("x-ratelimit-remaining", str(verdict.remaining)),
+            ("x-ratelimit-reset", str(verdict.reset)),
+        ]
         fault = self.faults.before()
         if not verdict.allowed or fault == "429":
             reply = _error(
@@ -99,8 +116,11 @@ class SandboxAPI:
             return _error(int(fault), code, "Something went wrong :(")
         if method not in ("GET", "HEAD"):
             if mode == "ro":
-                return _error(401, "UNAUTHORIZED", "You are not authorised to perform this action: "
-                                                   "this API key is read-only.")  # fmt: skip
+                return _error(
+                    401,
+                    "UNAUTHORIZED",
+                    "You are not authorised to perform this action: this API key is read-only.",
+                )
             return _error(405, "UNSUPPORTED_ACTION", "The sandbox serves the read side of the API only.")
         parts = path.strip("/")
         resource, record_id = LIST_PATHS.get(parts), None
@@ -122,8 +142,12 @@ class SandboxAPI:
             return _error(422, "INVALID_QUERY_PARAMS", str(exc))
         page = params.pop("page_number", 0)
         if resource == "payments" and page > PAYMENTS_PAGE_CAP:
-            return _error(422, "INVALID_QUERY_PARAMS", f"page_number is capped at {PAYMENTS_PAGE_CAP} on /payments; "
-                                                       "narrow the created_at_gte/created_at_lte window instead")  # fmt: skip
+            return _error(
+                422,
+                "INVALID_QUERY_PARAMS",
+                f"page_number is capped at {PAYMENTS_PAGE_CAP} on /payments; "
+                "narrow the created_at_gte/created_at_lte window instead",
+            )
         limit = params.pop("limit", 10)
         size = params.pop("page_size", limit)
         gte, lte = params.pop("created_at_gte", None), params.pop("created_at_lte", None)
@@ -149,8 +173,11 @@ class SandboxAPI:
             return Reply(200, _json({"now": iso(self.data.now)}))
         if what == "advance" and method == "POST":
             try:
-                ms = round(float(args.get("days", 0)) * MS_PER_DAY + float(args.get("hours", 0)) * 3_600_000
-                           + float(args.get("seconds", 0)) * 1000)  # fmt: skip
+                ms = round(
+                    float(args.get("days", 0)) * MS_PER_DAY
+                    + float(args.get("hours", 0)) * 3_600_000
+                    + float(args.get("seconds", 0)) * 1000
+                )
             except (ValueError, OverflowError):
                 return _error(422, "INVALID_QUERY_PARAMS", "advance takes numeric days, hours or seconds")
             if not 0 <= ms <= 3650 * MS_PER_DAY:

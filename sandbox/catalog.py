@@ -31,10 +31,17 @@ MARKETS = {
 DELAYED_METHODS = frozenset({"sepa", "upi_collect"})
 CARD_NETWORKS = (("visa", 6), ("mastercard", 4), ("amex", 1))
 CITIES = {
-    "US": ("New York", "NY"), "CA": ("Toronto", "ON"), "GB": ("London", None), "DE": ("Berlin", None),
-    "FR": ("Paris", None), "NL": ("Amsterdam", None), "IN": ("Bengaluru", "KA"), "JP": ("Tokyo", None),
-    "KW": ("Kuwait City", None), "AU": ("Sydney", "NSW"),
-}  # fmt: skip
+    "US": ("New York", "NY"),
+    "CA": ("Toronto", "ON"),
+    "GB": ("London", None),
+    "DE": ("Berlin", None),
+    "FR": ("Paris", None),
+    "NL": ("Amsterdam", None),
+    "IN": ("Bengaluru", "KA"),
+    "JP": ("Tokyo", None),
+    "KW": ("Kuwait City", None),
+    "AU": ("Sydney", "NSW"),
+}
 
 FIRST_NAMES = (
     "Aarav Ada Aiko Alba Amir Ana Ben Carla Chen Dana Diego Elif Emma Farah Finn Gita Hana Hugo Ines Ivan "
@@ -50,8 +57,22 @@ LAST_NAMES = (
 class Plan:
     """A product. `usd` is the price in US cents; prices in other currencies are localized from it."""
 
-    def __init__(self, key, name, kind, usd, interval=None, count=1, trial=0, *, periods=None, archived=False,
-                 license_key=False, seats=False, category="saas"):  # fmt: skip
+    def __init__(
+        self,
+        key,
+        name,
+        kind,
+        usd,
+        interval=None,
+        count=1,
+        trial=0,
+        *,
+        periods=None,
+        archived=False,
+        license_key=False,
+        seats=False,
+        category="saas",
+    ):
         self.key, self.name, self.kind, self.usd = key, name, kind, usd
         self.interval, self.count, self.trial = interval, count, trial
         self.periods = periods  # subscription length in cycles; None for open-ended
@@ -88,11 +109,28 @@ PLANS = (
 )
 PLAN = {p.key: p for p in PLANS}
 # New subscriptions choose among these (weights); the archived plan only has subscriptions from before.
-NEW_SUBSCRIPTION_MIX = (("starter", 30), ("pro", 25), ("pro_annual", 8), ("team", 8), ("growth_quarterly", 7),
-                        ("weekly_digest", 10), ("sprint_pass", 4), ("api_usage", 3), ("starter_2024", 5))  # fmt: skip
+NEW_SUBSCRIPTION_MIX = (
+    ("starter", 30),
+    ("pro", 25),
+    ("pro_annual", 8),
+    ("team", 8),
+    ("growth_quarterly", 7),
+    ("weekly_digest", 10),
+    ("sprint_pass", 4),
+    ("api_usage", 3),
+    ("starter_2024", 5),
+)
 ONE_TIME_MIX = (("playbook", 5), ("templates", 3), ("lifetime", 1))
 UPGRADES = {"starter": "pro", "starter_2024": "pro"}
 DOWNGRADES = {"pro": "starter"}
 DISCOUNT = {"discount_id": "dsc_sandboxlaunch20", "code": "LAUNCH20", "amount": 2000, "cycles": 3}  # 20.00%
-CANCELLATION_FEEDBACK = ("too_expensive", "missing_features", "switched_service", "unused", "customer_service",
-                         "low_quality", "too_complex", "other")  # fmt: skip
+CANCELLATION_FEEDBACK = (
+    "too_expensive",
+    "missing_features",
+    "switched_service",
+    "unused",
+    "customer_service",
+    "low_quality",
+    "too_complex",
+    "other",
+)

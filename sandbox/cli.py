@@ -27,8 +27,12 @@ class UsageError(Exception):
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("sandbox", help="serve a local stand-in of the Dodo Payments API",
-                              epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = subparsers.add_parser(
+        "sandbox",
+        help="serve a local stand-in of the Dodo Payments API",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--allow-remote", action="store_true", help="allow binding an address other than loopback")
@@ -36,12 +40,26 @@ def add_parser(subparsers) -> None:
     p.add_argument("--size", default="demo", help=f"payments to simulate: {', '.join(SIZES)} or a number")
     p.add_argument("--data", help="serve the JSON files in this folder instead of the simulation")
     p.add_argument("--now", help="the sandbox clock, e.g. 2026-06-30T00:00:00Z (default: this hour)")
-    p.add_argument("--key", action="append", default=[], metavar="KEY[:ro|:rw]",
-                   help="an accepted API key, read-only unless :rw (repeatable; default: the demo keys)")  # fmt: skip
-    p.add_argument("--ro-deny", action="append", default=[], metavar="PATH",
-                   help="a list path read-only keys get 403 on, e.g. balances/ledger (repeatable)")  # fmt: skip
-    p.add_argument("--rate-profile", choices=sorted(PROFILES), default="tier1",
-                   help="tier1 = 100/s and 1000/min (default); default = 40/s and 240/min")  # fmt: skip
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY[:ro|:rw]",
+        help="an accepted API key, read-only unless :rw (repeatable; default: the demo keys)",
+    )
+    p.add_argument(
+        "--ro-deny",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a list path read-only keys get 403 on, e.g. balances/ledger (repeatable)",
+    )
+    p.add_argument(
+        "--rate-profile",
+        choices=sorted(PROFILES),
+        default="tier1",
+        help="tier1 = 100/s and 1000/min (default); default = 40/s and 240/min",
+    )
     p.add_argument("--per-second", type=int, help="override the per-second limit")
     p.add_argument("--per-minute", type=int, help="override the per-minute limit")
     faults = p.add_argument_group("faults")
@@ -54,8 +72,12 @@ def add_parser(subparsers) -> None:
     faults.add_argument(
         "--burst-429", default="", metavar="N/EVERY", help="N 429s in a row every EVERY requests"
     )
-    faults.add_argument("--date-back-rate", type=float, default=0.0,
-                        help="share of answers whose Date header is --date-back-s seconds in the past")  # fmt: skip
+    faults.add_argument(
+        "--date-back-rate",
+        type=float,
+        default=0.0,
+        help="share of answers whose Date header is --date-back-s seconds in the past",
+    )
     faults.add_argument("--date-back-s", type=float, default=3600.0)
     faults.add_argument("--fault-seed", type=int, default=0)
 
@@ -97,10 +119,17 @@ def build_api(args, clock=None) -> SandboxAPI:
     data = FixtureData(args.data, now) if args.data else SimulatedData(args.seed, parse_size(args.size), now)
     per_second, per_minute = PROFILES[args.rate_profile]
     limiter = RateLimiter(args.per_second or per_second, args.per_minute or per_minute)
-    config = FaultConfig(latency_ms=args.latency_ms, latency_max_ms=args.latency_max_ms, error_rate=args.error_rate,
-                         hang_rate=args.hang_rate, truncate_rate=args.truncate_rate, rate_429=args.rate_429,
-                         date_back_rate=args.date_back_rate, date_back_s=args.date_back_s,
-                         seed=args.fault_seed)  # fmt: skip
+    config = FaultConfig(
+        latency_ms=args.latency_ms,
+        latency_max_ms=args.latency_max_ms,
+        error_rate=args.error_rate,
+        hang_rate=args.hang_rate,
+        truncate_rate=args.truncate_rate,
+        rate_429=args.rate_429,
+        date_back_rate=args.date_back_rate,
+        date_back_s=args.date_back_s,
+        seed=args.fault_seed,
+    )
     if args.burst_429:
         try:
             config.burst_429, config.burst_every = (int(x) for x in args.burst_429.split("/"))
@@ -115,8 +144,10 @@ def check_host(host: str, allow_remote: bool) -> None:
     except ValueError:
         loopback = False
     if not loopback and not allow_remote:
-        raise UsageError(f"refusing to bind {host}: the sandbox serves on loopback only; "
-                         "pass --allow-remote to bind another address")  # fmt: skip
+        raise UsageError(
+            f"refusing to bind {host}: the sandbox serves on loopback only; "
+            "pass --allow-remote to bind another address"
+        )
 
 
 def run(args) -> int:
@@ -131,8 +162,11 @@ def run(args) -> int:
     counts = ", ".join(f"{len(c)} {name}" for name, c in api.data.collections.items())
     print(f"Dodo sandbox: {counts}; clock at {iso(api.data.now)}", flush=True)
     if not args.key:
-        print("Accepted demo keys: " + ", ".join(f"{k} ({'read-only' if m == 'ro' else 'read-write'})"
-                                                 for k, m in DEMO_KEYS.items()), flush=True)  # fmt: skip
+        print(
+            "Accepted demo keys: "
+            + ", ".join(f"{k} ({'read-only' if m == 'ro' else 'read-write'})" for k, m in DEMO_KEYS.items()),
+            flush=True,
+        )
     print(f"Serving http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
     uvicorn.run(
         ASGIApp(api),

@@ -24,7 +24,7 @@ RESOURCES = {
         "subscription_id",
         ("status", "customer_id", "product_id", "brand_id", "cancel_at_next_billing_date"),
         (),
-    ),  # fmt: skip
+    ),
     "refunds": ("refund_id", ("status", "customer_id", "subscription_id"), ()),
     "disputes": ("dispute_id", ("customer_id", "dispute_stage", "dispute_status"), ()),
     "customers": ("customer_id", ("email",), ("name",)),
@@ -96,10 +96,13 @@ class FixtureRecord:
         self.created = parse_iso(obj["created_at"])
         customer = obj.get("customer") or {}
         cart = obj.get("product_cart") or [{}]
-        derived = {"customer_id": customer.get("customer_id", obj.get("customer_id")),
-                   "product_id": obj.get("product_id", cart[0].get("product_id")),
-                   "archived": bool(obj.get("archived", False)), "recurring": obj.get("is_recurring"),
-                   "status": obj.get("status", obj.get("dispute_status"))}  # fmt: skip
+        derived = {
+            "customer_id": customer.get("customer_id", obj.get("customer_id")),
+            "product_id": obj.get("product_id", cart[0].get("product_id")),
+            "archived": bool(obj.get("archived", False)),
+            "recurring": obj.get("is_recurring"),
+            "status": obj.get("status", obj.get("dispute_status")),
+        }
         self.status = derived["status"]
         for field in filters + contains:
             setattr(self, field, derived[field] if field in derived else obj.get(field))
@@ -108,9 +111,16 @@ class FixtureRecord:
         return self.obj
 
 
-FIXTURE_FILES = {"payments": "payments.json", "subscriptions": "subscriptions.json", "refunds": "refunds.json",
-                 "disputes": "disputes.json", "customers": "customers.json", "products": "products.json",
-                 "ledger": "ledger.json", "payouts": "payouts.json"}  # fmt: skip
+FIXTURE_FILES = {
+    "payments": "payments.json",
+    "subscriptions": "subscriptions.json",
+    "refunds": "refunds.json",
+    "disputes": "disputes.json",
+    "customers": "customers.json",
+    "products": "products.json",
+    "ledger": "ledger.json",
+    "payouts": "payouts.json",
+}
 
 
 class FixtureData:

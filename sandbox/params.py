@@ -61,20 +61,51 @@ PAGE = {"page_size": _integer(0, 100), "page_number": _integer(0, None)}
 CREATED = {"created_at_gte": _date, "created_at_lte": _date}
 
 PARAMS = {
-    "payments": {**PAGE, **CREATED, "brand_id": _text, "currency": _choice(CURRENCIES), "customer_id": _text,
-                 "product_id": _text, "status": _choice(PAYMENT_STATUSES), "subscription_id": _text},
-    "subscriptions": {**PAGE, **CREATED, "brand_id": _text, "cancel_at_next_billing_date": _boolean,
-                      "customer_id": _text, "product_id": _text,
-                      "status": _choice(SUBSCRIPTION_STATUSES + ("past_due",))},
-    "refunds": {**PAGE, **CREATED, "customer_id": _text, "status": _choice(REFUND_STATUSES), "subscription_id": _text},
-    "disputes": {**PAGE, **CREATED, "customer_id": _text, "dispute_stage": _choice(DISPUTE_STAGES),
-                 "dispute_status": _choice(DISPUTE_STATUSES)},
+    "payments": {
+        **PAGE,
+        **CREATED,
+        "brand_id": _text,
+        "currency": _choice(CURRENCIES),
+        "customer_id": _text,
+        "product_id": _text,
+        "status": _choice(PAYMENT_STATUSES),
+        "subscription_id": _text,
+    },
+    "subscriptions": {
+        **PAGE,
+        **CREATED,
+        "brand_id": _text,
+        "cancel_at_next_billing_date": _boolean,
+        "customer_id": _text,
+        "product_id": _text,
+        "status": _choice(SUBSCRIPTION_STATUSES + ("past_due",)),
+    },
+    "refunds": {
+        **PAGE,
+        **CREATED,
+        "customer_id": _text,
+        "status": _choice(REFUND_STATUSES),
+        "subscription_id": _text,
+    },
+    "disputes": {
+        **PAGE,
+        **CREATED,
+        "customer_id": _text,
+        "dispute_stage": _choice(DISPUTE_STAGES),
+        "dispute_status": _choice(DISPUTE_STATUSES),
+    },
     "customers": {**PAGE, **CREATED, "email": _text, "name": _text},
     "products": {**PAGE, "archived": _boolean, "brand_id": _text, "recurring": _boolean},
-    "ledger": {**PAGE, **CREATED, "currency": _choice(CURRENCIES), "event_type": _choice(LEDGER_EVENT_TYPES),
-               "limit": _integer(1, 100), "reference_object_id": _text},
+    "ledger": {
+        **PAGE,
+        **CREATED,
+        "currency": _choice(CURRENCIES),
+        "event_type": _choice(LEDGER_EVENT_TYPES),
+        "limit": _integer(1, 100),
+        "reference_object_id": _text,
+    },
     "payouts": {**PAGE, **CREATED},
-}  # fmt: skip
+}
 
 
 def parse_params(resource: str, pairs: list[tuple[str, str]]) -> dict:

@@ -42,8 +42,13 @@ class ASGIApp:
 
 
 def _call(api: SandboxAPI, request: httpx.Request):
-    reply = api.handle(request.method, request.url.path, request.url.query.decode("latin-1"),
-                       dict(request.headers), request.content)  # fmt: skip
+    reply = api.handle(
+        request.method,
+        request.url.path,
+        request.url.query.decode("latin-1"),
+        dict(request.headers),
+        request.content,
+    )
     if reply.hang:
         raise httpx.ReadTimeout("the sandbox did not answer (hung-request fault)", request=request)
     return reply

@@ -26,7 +26,7 @@ from .catalog import (
     DISCOUNT,
     DOWNGRADES,
     FIRST_NAMES,
-    LAST_NAMES,  # fmt: skip
+    LAST_NAMES,
     MARKETS,
     NEW_SUBSCRIPTION_MIX,
     ONE_TIME_MIX,
@@ -156,8 +156,20 @@ class Simulation(AfterSales):
         self.at(self.now + 1 + int(rng.expovariate(per_ms)), self.arrive)
 
     # -- payments ----------------------------------------------------------------------------------
-    def charge(self, customer, plan, subs, pre_tax, kind, attempt=0, fail_rate=0.06, periods=(), quantity=1,
-               discounted=False, update_method=False):  # fmt: skip
+    def charge(
+        self,
+        customer,
+        plan,
+        subs,
+        pre_tax,
+        kind,
+        attempt=0,
+        fail_rate=0.06,
+        periods=(),
+        quantity=1,
+        discounted=False,
+        update_method=False,
+    ):
         rng, p = self.rng, R.Payment()
         p.id, p.created, p.updated, p.customer = self.new_id("pay_"), self.now, self.now, customer
         p.subs, p.periods, p.plan, p.quantity = subs, periods, plan, quantity
@@ -238,8 +250,15 @@ class Simulation(AfterSales):
             subs = [s]
             if not plan.seats and plan.key != "weekly_digest" and rng.random() < 0.04:
                 subs.append(self._new_subscription(c, PLAN["weekly_digest"]))  # two plans in one checkout
-            self.charge(c, plan, subs, sum(x.pre_tax_amount() for x in subs), "new",
-                        periods=self._periods(subs), discounted=s.discount_left is not None)  # fmt: skip
+            self.charge(
+                c,
+                plan,
+                subs,
+                sum(x.pre_tax_amount() for x in subs),
+                "new",
+                periods=self._periods(subs),
+                discounted=s.discount_left is not None,
+            )
 
     def _new_subscription(self, c, plan):
         rng, s = self.rng, R.Subscription()
@@ -280,8 +299,18 @@ class Simulation(AfterSales):
 
     def _charge_renewal(self, s, attempt: int) -> None:
         fail = (0.08, 0.45, 0.5, 0.55)[min(attempt, 3)]
-        self.charge(s.customer, s.plan, [s], self._cycle_price(s), "renewal", attempt, fail_rate=fail,
-                    periods=self._periods([s]), quantity=s.quantity, discounted=bool(s.discount_left))  # fmt: skip
+        self.charge(
+            s.customer,
+            s.plan,
+            [s],
+            self._cycle_price(s),
+            "renewal",
+            attempt,
+            fail_rate=fail,
+            periods=self._periods([s]),
+            quantity=s.quantity,
+            discounted=bool(s.discount_left),
+        )
 
     def paid(self, s, p) -> None:
         if s.status not in ("active", "on_hold"):
@@ -361,8 +390,16 @@ class Simulation(AfterSales):
         share = (end - start) / (end - s.previous_billing)
         extra = round((new_plan.price_in(s.currency) * new_qty - s.pre_tax_amount()) * share)
         s.plan_changed = (new_plan, new_qty)
-        self.charge(s.customer, new_plan, [s], extra, "plan_change", fail_rate=0.05, quantity=new_qty,
-                    periods=((s, start, end, f"{share:.4f}"),))  # fmt: skip
+        self.charge(
+            s.customer,
+            new_plan,
+            [s],
+            extra,
+            "plan_change",
+            fail_rate=0.05,
+            quantity=new_qty,
+            periods=((s, start, end, f"{share:.4f}"),),
+        )
 
     def charge_on_demand(self, s) -> None:
         if s.status != "active":

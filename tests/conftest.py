@@ -39,8 +39,9 @@ def make_api(
 
 def client_for(api, key: str | None = RO_KEY) -> httpx.Client:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(transport=SandboxTransport(api, sleep=lambda s: None), base_url="http://sandbox.test",
-                        headers=headers)  # fmt: skip
+    return httpx.Client(
+        transport=SandboxTransport(api, sleep=lambda s: None), base_url="http://sandbox.test", headers=headers
+    )
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,16 @@ from etl import cli
 from etl.client import DodoClient
 from sandbox.server import AsyncSandboxTransport
 
-TABLE_OF = {"payments": "payments", "payment_details": "payment_details", "subscriptions": "subscriptions", "refunds": "refunds", "disputes": "disputes",
-            "customers": "customers", "products": "products", "ledger": "ledger_entries"}  # fmt: skip
+TABLE_OF = {
+    "payments": "payments",
+    "payment_details": "payment_details",
+    "subscriptions": "subscriptions",
+    "refunds": "refunds",
+    "disputes": "disputes",
+    "customers": "customers",
+    "products": "products",
+    "ledger": "ledger_entries",
+}
 
 
 class Killed(BaseException):
@@ -84,8 +92,12 @@ def snapshot(path, tables=None) -> dict:
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
         for table in tables or TABLE_OF.values():
-            cols = [f"round({c}, 6)" if t == "DOUBLE" else c
-                    for c, t in con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
-                                            [table]).fetchall() if c != "synced_at"]  # fmt: skip
+            cols = [
+                f"round({c}, 6)" if t == "DOUBLE" else c
+                for c, t in con.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [table]
+                ).fetchall()
+                if c != "synced_at"
+            ]
             out[table] = sorted(map(str, con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()))
     return out

@@ -30,11 +30,23 @@ NOT_UTF8 = "@@not-utf8@@"  # replaced by raw 0xFF 0xFE bytes once the body is se
 HUGE = "x" * 1_000_000
 UNKNOWN = "zz_value_from_the_future"
 # values no column of that kind accepts (json columns take anything: they are not here)
-WRONG = {"str": [12345, ["a"], {"x": 1}, True], "int": ["100", 1.5, [], True, 2**70, -(2**64)],
-         "bool": ["true", 1, "yes"], "ts": ["2026-13-45T00:00:00Z", "yesterday", 1_700_000_000, "2026-06-01"],
-         "strs": ["not a list", [1, 2]], "intstr": ["12.5", {"a": 1}, "abc"]}  # fmt: skip
-ENUMS = {"payments": "status", "subscriptions": "status", "refunds": "status", "disputes": "dispute_status",
-         "ledger": "event_type", "customers": "name", "products": "tax_category"}  # fmt: skip
+WRONG = {
+    "str": [12345, ["a"], {"x": 1}, True],
+    "int": ["100", 1.5, [], True, 2**70, -(2**64)],
+    "bool": ["true", 1, "yes"],
+    "ts": ["2026-13-45T00:00:00Z", "yesterday", 1_700_000_000, "2026-06-01"],
+    "strs": ["not a list", [1, 2]],
+    "intstr": ["12.5", {"a": 1}, "abc"],
+}
+ENUMS = {
+    "payments": "status",
+    "subscriptions": "status",
+    "refunds": "status",
+    "disputes": "dispute_status",
+    "ledger": "event_type",
+    "customers": "name",
+    "products": "tax_category",
+}
 
 
 def columns(name: str) -> tuple:
@@ -216,9 +228,13 @@ def test_bad_bodies_are_reported_by_id_and_good_records_load(api, monkeypatch, r
 
     one_plan()
     plans = tried.pop("plans")
-    reliability("Bad API bodies", "hypothesis-generated plans of up to 8 changes to list and detail bodies: "
-                + ", ".join(f"{how} {n}" for how, n in sorted(tried.items())), plans,
-                "no traceback; every bad record reported by id and reason, every good one loaded")  # fmt: skip
+    reliability(
+        "Bad API bodies",
+        "hypothesis-generated plans of up to 8 changes to list and detail bodies: "
+        + ", ".join(f"{how} {n}" for how, n in sorted(tried.items())),
+        plans,
+        "no traceback; every bad record reported by id and reason, every good one loaded",
+    )
 
 
 def check(h: BadApiHarness, plan: Plan) -> None:

@@ -14,8 +14,14 @@ from etl import warehouse as wh
 from test_metrics import NOW, build
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["views/overview.py", "views/revenue.py", "views/subscriptions.py", "views/failures.py", "views/records.py",
-         "views/exports.py"]  # fmt: skip
+PAGES = [
+    "views/overview.py",
+    "views/revenue.py",
+    "views/subscriptions.py",
+    "views/failures.py",
+    "views/records.py",
+    "views/exports.py",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +30,10 @@ def warehouse(tmp_path_factory):
     con = wh.open_work(path)
     build(con)
     metrics.rebuild(con, "UTC", 30, 30, NOW)
-    con.execute("INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
-                [NOW, NOW, NOW])  # fmt: skip
+    con.execute(
+        "INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
+        [NOW, NOW, NOW],
+    )
     con.close()
     wh.work_path(path).rename(path)  # publish, the simple way
     return path
@@ -125,8 +133,12 @@ def test_formula_injection_is_neutralised_under_pandas_string_dtypes(reliability
         out = list(exports.neutralise(column))
         assert out[:6] == ['\'=HYPERLINK("x")', "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx"]
         assert out[6] == "plain" and pd.isna(out[7])
-    reliability("CSV formula injection", "cells starting with = + - @ tab and carriage return, under 3 pandas "
-                "string dtypes", 3, "every one written as text")  # fmt: skip
+    reliability(
+        "CSV formula injection",
+        "cells starting with = + - @ tab and carriage return, under 3 pandas string dtypes",
+        3,
+        "every one written as text",
+    )
 
 
 def test_exports_are_the_whole_filtered_set_with_bom_and_zones(warehouse):
@@ -140,14 +152,22 @@ def test_exports_are_the_whole_filtered_set_with_bom_and_zones(warehouse):
     body = exports.build("payments", reader, date(2026, 1, 1), date(2026, 3, 31), "USD", "Europe/Berlin")
     assert body.startswith(b"\xef\xbb\xbf")
     frame = pd.read_csv(pd.io.common.BytesIO(body), encoding="utf-8-sig", dtype=str)
-    expected = con.execute("SELECT count(*) FROM payments WHERE currency = 'USD' "
-                           "AND timezone('Europe/Berlin', created_at)::DATE BETWEEN '2026-01-01' AND '2026-03-31'"
-                           ).fetchall()[0][0]  # fmt: skip
+    expected = con.execute(
+        "SELECT count(*) FROM payments WHERE currency = 'USD' "
+        "AND timezone('Europe/Berlin', created_at)::DATE BETWEEN '2026-01-01' AND '2026-03-31'"
+    ).fetchall()[0][0]
     assert (
         len(frame) == expected == 20
     )  # every USD payment of the fixture: A 4, B 1, C 5, D 4, G 1, H 2, T 1, pP, pU
-    assert list(frame.columns[:7]) == ["Payment ID", "Created At", "Customer ID", "Customer Email", "Customer Name",
-                                       "Amount", "Currency"]  # fmt: skip
+    assert list(frame.columns[:7]) == [
+        "Payment ID",
+        "Created At",
+        "Customer ID",
+        "Customer Email",
+        "Customer Name",
+        "Amount",
+        "Currency",
+    ]
     b1 = frame[frame["Payment ID"] == "pB1"].iloc[0]
     assert (
         b1["Amount"] == "140.00" and b1["Tax"] == "20.00" and b1["Created At"] == "2026-02-10T01:00:00+01:00"
@@ -163,17 +183,52 @@ def test_the_export_command_writes_the_same_file(warehouse, tmp_path, capsys):
     import dodo_cli
 
     out = tmp_path / "payments.csv"
-    code = dodo_cli.main(["export", "--what", "payments", "--currency", "USD", "--from", "2026-02-01", "--to",
-                          "2026-02-28", "--out", str(out), "--warehouse", str(warehouse)])  # fmt: skip
+    code = dodo_cli.main(
+        [
+            "export",
+            "--what",
+            "payments",
+            "--currency",
+            "USD",
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-02-28",
+            "--out",
+            str(out),
+            "--warehouse",
+            str(warehouse),
+        ]
+    )
     assert code == 0 and "Wrote" in capsys.readouterr().out
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        expected = exports.build("payments", lambda sql, p: con.execute(sql, p).fetchdf(), date(2026, 2, 1),
-                                 date(2026, 2, 28), "USD", "UTC")  # fmt: skip
+        expected = exports.build(
+            "payments",
+            lambda sql, p: con.execute(sql, p).fetchdf(),
+            date(2026, 2, 1),
+            date(2026, 2, 28),
+            "USD",
+            "UTC",
+        )
     assert (
         out.read_bytes() == expected and expected.count(b"\n") == 1 + 6
     )  # header + pA2 pB1 pC1b pC2b pD3 pT0
-    assert dodo_cli.main(["export", "--what", "payments", "--from", "soon", "--out", str(out),
-                          "--warehouse", str(warehouse)]) == 2  # fmt: skip
+    assert (
+        dodo_cli.main(
+            [
+                "export",
+                "--what",
+                "payments",
+                "--from",
+                "soon",
+                "--out",
+                str(out),
+                "--warehouse",
+                str(warehouse),
+            ]
+        )
+        == 2
+    )
 
 
 def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, monkeypatch, tmp_path):
@@ -182,8 +237,15 @@ def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, mon
 
     copy = tmp_path / "w.duckdb"
     shutil.copyfile(warehouse, copy)
-    (tmp_path / "w.duckdb.status.json").write_text(json.dumps(
-        {"finished_at": "2026-04-02T00:00:00+00:00", "exit_code": 1, "problem": "GET /payments failed after 7 attempts"}))  # fmt: skip
+    (tmp_path / "w.duckdb.status.json").write_text(
+        json.dumps(
+            {
+                "finished_at": "2026-04-02T00:00:00+00:00",
+                "exit_code": 1,
+                "problem": "GET /payments failed after 7 attempts",
+            }
+        )
+    )
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(copy))
     at = open_page(PAGES[0])
     assert "The last sync failed: GET /payments failed after 7 attempts" in at.warning[0].value
@@ -220,9 +282,13 @@ def test_filter_values_travel_as_parameters(warehouse, monkeypatch, reliability)
     assert not at.exception and (not at.dataframe or len(at.dataframe[0].value) == 0)
     at.text_input(key="records_search").input("A").run()
     assert len(at.dataframe[0].value) > 0  # customer A's payments: the same search does find rows
-    reliability("SQL from filters is parameterised", "searches with quotes, semicolons, DROP TABLE, unicode and an "
-                "OR 1=1 that would match every row if pasted into the SQL, through the Records page", 4,
-                "no error; the OR 1=1 search matched 0 rows, a plain one found rows")  # fmt: skip
+    reliability(
+        "SQL from filters is parameterised",
+        "searches with quotes, semicolons, DROP TABLE, unicode and an "
+        "OR 1=1 that would match every row if pasted into the SQL, through the Records page",
+        4,
+        "no error; the OR 1=1 search matched 0 rows, a plain one found rows",
+    )
 
 
 def test_the_dashboard_binds_loopback_unless_told(reliability):
@@ -238,8 +304,12 @@ def test_the_dashboard_binds_loopback_unless_told(reliability):
     add_parsers(parser.add_subparsers(dest="command"))
     assert parser.parse_args(["dashboard"]).host == "127.0.0.1"
     assert 'address = "127.0.0.1"' in (Path(APP).parents[1] / ".streamlit" / "config.toml").read_text()
-    reliability("Dashboard binds loopback", "the command line, the CLI default and .streamlit/config.toml", 3,
-                "127.0.0.1 unless --host says otherwise")  # fmt: skip
+    reliability(
+        "Dashboard binds loopback",
+        "the command line, the CLI default and .streamlit/config.toml",
+        3,
+        "127.0.0.1 unless --host says otherwise",
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -252,8 +322,12 @@ def test_no_page_shows_data_before_the_password(warehouse, monkeypatch, page, re
     at.run()
     assert not at.metric and not at.dataframe and not at.title and not at.sidebar.selectbox
     assert not at.exception and [t.label for t in at.text_input] == ["Password"]  # the prompt, not a crash
-    reliability("Nothing before the password", "each page opened with a password set and none typed", 1,
-                "only the password prompt: no metric, table, title or filter")  # fmt: skip
+    reliability(
+        "Nothing before the password",
+        "each page opened with a password set and none typed",
+        1,
+        "only the password prompt: no metric, table, title or filter",
+    )
 
 
 def test_the_records_behind_a_clicked_point(warehouse):
@@ -286,8 +360,22 @@ def test_exporting_customers_ignores_the_currency(warehouse, tmp_path):
     import dodo_cli
 
     out = tmp_path / "customers.csv"
-    assert dodo_cli.main(["export", "--what", "customers", "--currency", "USD", "--out", str(out),
-                          "--warehouse", str(warehouse)]) == 0  # fmt: skip
+    assert (
+        dodo_cli.main(
+            [
+                "export",
+                "--what",
+                "customers",
+                "--currency",
+                "USD",
+                "--out",
+                str(out),
+                "--warehouse",
+                str(warehouse),
+            ]
+        )
+        == 0
+    )
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(b"not a database")
     assert dodo_cli.main(["export", "--what", "payments", "--out", str(out), "--warehouse", str(broken)]) == 1
@@ -307,11 +395,15 @@ def test_the_product_filter(tmp_path, monkeypatch):
     con = wh.open_work(path)
     build(con)
     con.execute("UPDATE subscriptions SET product_id = 'pdt_y' WHERE subscription_id = 'sD'")
-    con.execute("INSERT INTO products (product_id, created_at, name) VALUES ('pdt_x', ?, 'Plan X'), ('pdt_y', ?, 'Plan Y')",
-                [NOW, NOW])  # fmt: skip
+    con.execute(
+        "INSERT INTO products (product_id, created_at, name) VALUES ('pdt_x', ?, 'Plan X'), ('pdt_y', ?, 'Plan Y')",
+        [NOW, NOW],
+    )
     metrics.rebuild(con, "UTC", 30, 30, NOW)
-    con.execute("INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
-                [NOW, NOW, NOW])  # fmt: skip
+    con.execute(
+        "INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
+        [NOW, NOW, NOW],
+    )
     metrics.tie_out(con)
     con.close()
     wh.work_path(path).rename(path)
@@ -335,11 +427,41 @@ def test_exports_follow_the_product_filter(warehouse, tmp_path):
     import dodo_cli
 
     out = tmp_path / "subs.csv"
-    assert dodo_cli.main(["export", "--what", "subscriptions", "--product", "pdt_nothing", "--out", str(out),
-                          "--warehouse", str(warehouse)]) == 0  # fmt: skip
+    assert (
+        dodo_cli.main(
+            [
+                "export",
+                "--what",
+                "subscriptions",
+                "--product",
+                "pdt_nothing",
+                "--out",
+                str(out),
+                "--warehouse",
+                str(warehouse),
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes().count(b"\n") == 1  # the header only
-    assert dodo_cli.main(["export", "--what", "payments", "--product", "pdt_x", "--currency", "EUR", "--out", str(out),
-                          "--warehouse", str(warehouse)]) == 0  # fmt: skip
+    assert (
+        dodo_cli.main(
+            [
+                "export",
+                "--what",
+                "payments",
+                "--product",
+                "pdt_x",
+                "--currency",
+                "EUR",
+                "--out",
+                str(out),
+                "--warehouse",
+                str(warehouse),
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes().count(b"\n") == 1 + 2  # E's two payments, both on plan pdt_x
 
 

@@ -48,8 +48,10 @@ def test_pages_render_in_chromium(served, reliability):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = browser.new_page()
         page.goto(served)
         page.get_by_text("55.00 USD").first.wait_for(timeout=30_000)  # MRR of the hand-computed fixture
@@ -64,6 +66,11 @@ def test_pages_render_in_chromium(served, reliability):
             page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
             assert KEY not in page.content()  # the API key never reaches any page's HTML
         browser.close()
-    reliability("Key never leaks (dashboard)", "the key set where the dashboard is started: the Streamlit "
-                "process's environment and command line checked, and the HTML of all 6 pages read in headless "
-                "Chromium", 6, "the key is left out of the process; 0 occurrences in the pages")  # fmt: skip
+    reliability(
+        "Key never leaks (dashboard)",
+        "the key set where the dashboard is started: the Streamlit "
+        "process's environment and command line checked, and the HTML of all 6 pages read in headless "
+        "Chromium",
+        6,
+        "the key is left out of the process; 0 occurrences in the pages",
+    )

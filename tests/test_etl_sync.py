@@ -59,8 +59,15 @@ def test_second_sync_with_nothing_new_costs_lookback_and_full_pages_only(api_150
         n = h.query(f"SELECT count(*) FROM {table} {where}", [] if days is None else [now])[0][0]
         return math.ceil((n + 1) / PAGE_SIZE)
 
-    bound = (pages("payments", 7) + pages("refunds", 30) + pages("disputes", 120) + pages("ledger_entries", 0)
-             + pages("subscriptions") + pages("customers") + 2)  # fmt: skip
+    bound = (
+        pages("payments", 7)
+        + pages("refunds", 30)
+        + pages("disputes", 120)
+        + pages("ledger_entries", 0)
+        + pages("subscriptions")
+        + pages("customers")
+        + 2
+    )
     windows = 16 * 6  # each planned window may end on one short page
     assert h.requests <= bound + windows + 5
     assert h.requests < first / 5
@@ -168,16 +175,32 @@ def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkey
     import dodo_cli
 
     for what in ("payments", "subscriptions", "customers"):  # exports are files finance passes around
-        assert dodo_cli.main(["export", "--what", what, "--out", str(h.path.parent / f"{what}.csv"),
-                              "--warehouse", str(h.path)]) == 0  # fmt: skip
+        assert (
+            dodo_cli.main(
+                [
+                    "export",
+                    "--what",
+                    what,
+                    "--out",
+                    str(h.path.parent / f"{what}.csv"),
+                    "--warehouse",
+                    str(h.path),
+                ]
+            )
+            == 0
+        )
     files = list(h.path.parent.iterdir())  # warehouse, working copy, status, lock, exports
     assert len(files) >= 6
     for path in files:
         assert key.encode() not in path.read_bytes(), path
     assert key not in str(h.query("SELECT * FROM sync_runs"))
-    reliability("Key never leaks (sync)", "a distinctive key grepped in stdout, stderr, every file beside the "
-                "warehouse (published, working copy, status, 3 CSV exports) and sync_runs, after an ok and a failed run",
-                2, "0 occurrences")  # fmt: skip
+    reliability(
+        "Key never leaks (sync)",
+        "a distinctive key grepped in stdout, stderr, every file beside the "
+        "warehouse (published, working copy, status, 3 CSV exports) and sync_runs, after an ok and a failed run",
+        2,
+        "0 occurrences",
+    )
 
 
 def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch, reliability):
@@ -186,8 +209,12 @@ def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch, reliab
     assert h.sync() == 0
     stats = api.stats
     assert stats["requests"] == stats["method:GET"] == h.requests
-    reliability("GET only", "a full sync with details, every request counted by the sandbox by method",
-                stats["requests"], "0 requests other than GET")  # fmt: skip
+    reliability(
+        "GET only",
+        "a full sync with details, every request counted by the sandbox by method",
+        stats["requests"],
+        "0 requests other than GET",
+    )
 
 
 def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path, monkeypatch):
@@ -214,8 +241,11 @@ def test_sdk_style_paging_loses_a_page_where_ours_does_not(api_1500):
     """Regression: the official SDKs' `(page_number or 1) + 1` skips page 1 (dodo-api README §3)."""
     from sandbox.server import SandboxTransport
 
-    with httpx.Client(transport=SandboxTransport(api_1500), base_url="http://s",
-                      headers={"Authorization": f"Bearer {RO_KEY}"}) as c:  # fmt: skip
+    with httpx.Client(
+        transport=SandboxTransport(api_1500),
+        base_url="http://s",
+        headers={"Authorization": f"Bearer {RO_KEY}"},
+    ) as c:
         window = Window(None, None)
 
         def read(next_page):

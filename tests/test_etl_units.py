@@ -568,8 +568,12 @@ def test_table_reads_clean_pages_without_parse_and_gives_the_same(payment_items)
         }
         details = [c.get(f"/payments/{p['payment_id']}").json() for p in pages["/payments"][:20]]
     duplicated = payment_items + [payment_items[0]]
-    for columns, items in [(PAYMENT_LIST, pages["/payments"]), (SUBSCRIPTIONS, pages["/subscriptions"]),
-                           (PAYMENT_DETAIL, details), (DISPUTES, [DISPUTE, {**DISPUTE, "dispute_id": "dsp_2"}])]:  # fmt: skip
+    for columns, items in [
+        (PAYMENT_LIST, pages["/payments"]),
+        (SUBSCRIPTIONS, pages["/subscriptions"]),
+        (PAYMENT_DETAIL, details),
+        (DISPUTES, [DISPUTE, {**DISPUTE, "dispute_id": "dsp_2"}]),
+    ]:
         assert len(items) > 1 and _clean(columns, items) is not None  # the fast way is taken
         batch, bad = table(columns, items)
         assert bad == [] and batch.to_pydict() == parse(columns, items)[0]
@@ -612,17 +616,37 @@ def test_parse_keeps_unknown_fields_in_raw():
 
 @pytest.mark.parametrize("text", ["2026-06-01T12:00:00", "2026-06-01", "yesterday", "2026-06-01 12:00:00Z"])
 def test_parse_refuses_timestamps_without_a_zone_or_not_rfc3339(text):
-    item = {"id": "led_1", "created_at": text, "amount": 5, "currency": "USD", "event_type": "payment",
-            "is_credit": True}  # fmt: skip
+    item = {
+        "id": "led_1",
+        "created_at": text,
+        "amount": 5,
+        "currency": "USD",
+        "event_type": "payment",
+        "is_credit": True,
+    }
     out, bad = parse(LEDGER, [item])
     assert out["id"] == [] and bad[0][0] == "led_1" and "created_at" in bad[0][1]
 
 
-@pytest.mark.parametrize("field, value", [("created_at", "2026-13-45T10:00:00Z"), ("created_at", "2026-02-30T00:00:00Z"),
-                                          ("amount", 2**63), ("amount", -(2**63) - 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("created_at", "2026-13-45T10:00:00Z"),
+        ("created_at", "2026-02-30T00:00:00Z"),
+        ("amount", 2**63),
+        ("amount", -(2**63) - 1),
+    ],
+)
 def test_parse_refuses_impossible_dates_and_out_of_range_money(field, value):
-    item = {"id": "led_1", "created_at": "2026-06-01T00:00:00Z", "amount": 5, "currency": "USD",
-            "event_type": "payment", "is_credit": True, field: value}  # fmt: skip
+    item = {
+        "id": "led_1",
+        "created_at": "2026-06-01T00:00:00Z",
+        "amount": 5,
+        "currency": "USD",
+        "event_type": "payment",
+        "is_credit": True,
+        field: value,
+    }
     out, bad = parse(LEDGER, [item])
     assert out["id"] == [] and bad[0][0] == "led_1" and field in bad[0][1]
 
@@ -639,8 +663,13 @@ def test_since_is_always_an_aware_instant(text):
 def test_loader_keeps_order_batches_commits_and_fails_only_the_bad_one(tmp_path):
     con = wh.open_work(tmp_path / "w.duckdb")
     release = threading.Event()
-    entry = {"created_at": "2026-01-01T00:00:00Z", "amount": 100, "currency": "USD", "event_type": "payment",
-             "is_credit": True}  # fmt: skip
+    entry = {
+        "created_at": "2026-01-01T00:00:00Z",
+        "amount": 100,
+        "currency": "USD",
+        "event_type": "payment",
+        "is_credit": True,
+    }
 
     def blocked(con):
         release.wait(5)  # the writer is busy: the commits below queue up and share transactions
@@ -698,8 +727,14 @@ def test_store_replaces_a_record_read_twice_in_a_first_backfill(tmp_path):
     con = wh.open_work(tmp_path / "w.duckdb")
     sync = etl_sync.Sync(Settings.from_env(env()), None, con)
     sync.out, sync.fresh = etl_sync.Outcome(1, None), {"ledger_entries"}
-    entry = {"id": "led_1", "created_at": "2026-01-01T00:00:00Z", "amount": 100, "currency": "USD",
-             "event_type": "payment", "is_credit": True}  # fmt: skip
+    entry = {
+        "id": "led_1",
+        "created_at": "2026-01-01T00:00:00Z",
+        "amount": 100,
+        "currency": "USD",
+        "event_type": "payment",
+        "is_credit": True,
+    }
     ledger = etl_sync.RESOURCES["ledger"]
 
     async def go():

@@ -37,33 +37,70 @@ def ts(text: str) -> datetime:
 
 
 def add_sub(con, sub_id, customer, currency, rpta, unit="Month", n=1, status="active"):
-    con.execute("INSERT INTO subscriptions (subscription_id, created_at, status, customer_id, product_id, currency, "
-                "quantity, recurring_pre_tax_amount, payment_frequency_interval, payment_frequency_count, on_demand) "
-                "VALUES (?, ?, ?, ?, 'pdt_x', ?, 1, ?, ?, ?, false)",
-                [sub_id, ts("2026-01-01"), status, customer, currency, rpta, unit, n])  # fmt: skip
+    con.execute(
+        "INSERT INTO subscriptions (subscription_id, created_at, status, customer_id, product_id, currency, "
+        "quantity, recurring_pre_tax_amount, payment_frequency_interval, payment_frequency_count, on_demand) "
+        "VALUES (?, ?, ?, ?, 'pdt_x', ?, 1, ?, ?, ?, false)",
+        [sub_id, ts("2026-01-01"), status, customer, currency, rpta, unit, n],
+    )
 
 
-def add_pay(con, pay_id, when, total, currency, customer, sub=None, status="succeeded", tax=0, charge="renewal",
-            periods=None, error=None, detail=True, card_update=False):  # fmt: skip
-    con.execute("INSERT INTO payments (payment_id, created_at, status, total_amount, currency, customer_id, "
-                "subscription_id, subscription_ids, charge_type, service_periods, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, '{}')",
-                [pay_id, ts(when), status, total, currency, customer, sub, [sub] if sub else [],
-                 charge if sub else None, json.dumps(periods)])  # fmt: skip
+def add_pay(
+    con,
+    pay_id,
+    when,
+    total,
+    currency,
+    customer,
+    sub=None,
+    status="succeeded",
+    tax=0,
+    charge="renewal",
+    periods=None,
+    error=None,
+    detail=True,
+    card_update=False,
+):
+    con.execute(
+        "INSERT INTO payments (payment_id, created_at, status, total_amount, currency, customer_id, "
+        "subscription_id, subscription_ids, charge_type, service_periods, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, '{}')",
+        [
+            pay_id,
+            ts(when),
+            status,
+            total,
+            currency,
+            customer,
+            sub,
+            [sub] if sub else [],
+            charge if sub else None,
+            json.dumps(periods),
+        ],
+    )
     if detail:
-        con.execute("INSERT INTO payment_details (payment_id, detail_status, tax, error_code, is_update_payment_method, "
-                    "raw) VALUES (?, ?, ?, ?, ?, '{}')", [pay_id, status, tax, error, card_update])  # fmt: skip
+        con.execute(
+            "INSERT INTO payment_details (payment_id, detail_status, tax, error_code, is_update_payment_method, "
+            "raw) VALUES (?, ?, ?, ?, ?, '{}')",
+            [pay_id, status, tax, error, card_update],
+        )
 
 
 def build(con) -> None:
     for sub, customer, currency, rpta, unit, status in [
-        ("sA", "A", "USD", 1000, "Month", "active"), ("sB", "B", "USD", 12000, "Year", "active"),
-        ("sC1", "C", "USD", 500, "Month", "active"), ("sC2", "C", "USD", 300, "Month", "cancelled"),
-        ("sD", "D", "USD", 2000, "Month", "active"), ("sE", "E", "EUR", 900, "Month", "cancelled"),
-        ("sF", "F", "JPY", 3000, "Month", "active"), ("sG", "G", "USD", 520, "Week", "cancelled"),
-        ("sH1", "H", "USD", 1000, "Month", "cancelled"), ("sH2", "H", "USD", 1000, "Month", "active"),
-        ("sK", "K", "KWD", 1500, "Month", "active"), ("sT", "T", "USD", 2900, "Month", "active"),
-    ]:  # fmt: skip
+        ("sA", "A", "USD", 1000, "Month", "active"),
+        ("sB", "B", "USD", 12000, "Year", "active"),
+        ("sC1", "C", "USD", 500, "Month", "active"),
+        ("sC2", "C", "USD", 300, "Month", "cancelled"),
+        ("sD", "D", "USD", 2000, "Month", "active"),
+        ("sE", "E", "EUR", 900, "Month", "cancelled"),
+        ("sF", "F", "JPY", 3000, "Month", "active"),
+        ("sG", "G", "USD", 520, "Week", "cancelled"),
+        ("sH1", "H", "USD", 1000, "Month", "cancelled"),
+        ("sH2", "H", "USD", 1000, "Month", "active"),
+        ("sK", "K", "KWD", 1500, "Month", "active"),
+        ("sT", "T", "USD", 2900, "Month", "active"),
+    ]:
         add_sub(con, sub, customer, currency, rpta, unit, status=status)
     for pid, when, total, cur, cust, sub, extra in [
         ("pA1", "2026-01-15", 1000, "USD", "A", "sA", {"charge": "new"}),
@@ -77,13 +114,37 @@ def build(con) -> None:
         ("pC2b", "2026-02-03", 300, "USD", "C", "sC2", {}),
         ("pC1c", "2026-03-03", 500, "USD", "C", "sC1", {}),
         ("pD1", "2026-01-05", 1000, "USD", "D", "sD", {"charge": "new"}),
-        ("pD2", "2026-01-20", 500, "USD", "D", "sD", {"charge": "plan_change", "periods": [
-            {"subscription_id": "sD", "starts_at": "2026-01-20T00:00:00Z", "ends_at": "2026-02-05T00:00:00Z",
-             "proration_factor": "0.5"}]}),
+        (
+            "pD2",
+            "2026-01-20",
+            500,
+            "USD",
+            "D",
+            "sD",
+            {
+                "charge": "plan_change",
+                "periods": [
+                    {
+                        "subscription_id": "sD",
+                        "starts_at": "2026-01-20T00:00:00Z",
+                        "ends_at": "2026-02-05T00:00:00Z",
+                        "proration_factor": "0.5",
+                    }
+                ],
+            },
+        ),
         ("pD3", "2026-02-05", 2000, "USD", "D", "sD", {}),
         ("pD4", "2026-03-05", 2000, "USD", "D", "sD", {}),
         ("pE1", "2026-01-10", 900, "EUR", "E", "sE", {"charge": "new"}),
-        ("pE2", "2026-02-10", 900, "EUR", "E", "sE", {"status": "failed", "error": "INSUFFICIENT_FUNDS", "tax": None}),
+        (
+            "pE2",
+            "2026-02-10",
+            900,
+            "EUR",
+            "E",
+            "sE",
+            {"status": "failed", "error": "INSUFFICIENT_FUNDS", "tax": None},
+        ),
         ("pF1", "2026-03-02", 3000, "JPY", "F", "sF", {"charge": "new"}),
         ("pG1", "2026-03-05", 520, "USD", "G", "sG", {"charge": "new"}),
         ("pH1", "2026-01-02", 1000, "USD", "H", "sH1", {"charge": "new"}),
@@ -93,12 +154,18 @@ def build(con) -> None:
         ("pT0", "2026-02-20", 0, "USD", "T", "sT", {"charge": "new"}),  # a trial's zero-amount card set-up
         ("pP", "2026-03-20", 4900, "USD", "A", None, {"status": "processing", "detail": False}),
         ("pU", "2026-03-21", 0, "USD", "A", "sA", {"card_update": True, "charge": None}),
-    ]:  # fmt: skip
+    ]:
         add_pay(con, pid, when, total, cur, cust, sub, **extra)
-    con.execute("INSERT INTO refunds (refund_id, payment_id, created_at, status, amount, currency) "
-                "VALUES ('r1', 'pA2', ?, 'succeeded', 200, 'USD')", [ts("2026-02-20")])  # fmt: skip
-    con.execute("INSERT INTO disputes (dispute_id, payment_id, created_at, amount, currency, dispute_status) "
-                "VALUES ('d1', 'pD4', ?, 2000, 'USD', 'dispute_lost')", [ts("2026-03-25")])  # fmt: skip
+    con.execute(
+        "INSERT INTO refunds (refund_id, payment_id, created_at, status, amount, currency) "
+        "VALUES ('r1', 'pA2', ?, 'succeeded', 200, 'USD')",
+        [ts("2026-02-20")],
+    )
+    con.execute(
+        "INSERT INTO disputes (dispute_id, payment_id, created_at, amount, currency, dispute_status) "
+        "VALUES ('d1', 'pD4', ?, 2000, 'USD', 'dispute_lost')",
+        [ts("2026-03-25")],
+    )
 
 
 @pytest.fixture
@@ -115,8 +182,11 @@ def rows(con, sql):
 
 
 def test_mrr_movements_per_month_and_currency(con):
-    got = rows(con, "SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, mrr_end, "
-                    "customers_start, customers_end, churned_customers FROM mrr_monthly ORDER BY currency, month")  # fmt: skip
+    got = rows(
+        con,
+        "SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, mrr_end, "
+        "customers_start, customers_end, churned_customers FROM mrr_monthly ORDER BY currency, month",
+    )
     assert got == [
         # EUR: E new in January, churned in February (the renewal never recovered); March is a zero month
         (date(2026, 1, 1), "EUR", 0, 900, 0, 0, 0, 0, 900, 0, 1, 0),
@@ -151,7 +221,7 @@ def test_segments_trace_every_subscription(con):
             con,
             "SELECT subscription_id, segment_start, segment_end, latest_monthly_value "
             "FROM subscription_mrr_segments",
-        )  # fmt: skip
+        )
     )
     assert segments["sA"] == (ts("2026-01-15"), None, 1000)  # active and paid up: open
     assert segments["sC2"] == (
@@ -169,8 +239,11 @@ def test_segments_trace_every_subscription(con):
 
 
 def test_revenue_daily(con):
-    total = rows(con, "SELECT sum(gross_volume), sum(refunds), sum(disputes_lost), sum(net_volume), "
-                      "sum(succeeded_payments) FROM revenue_daily WHERE currency = 'USD'")[0]  # fmt: skip
+    total = rows(
+        con,
+        "SELECT sum(gross_volume), sum(refunds), sum(disputes_lost), sum(net_volume), "
+        "sum(succeeded_payments) FROM revenue_daily WHERE currency = 'USD'",
+    )[0]
     # A 3000 + B 14000 + C 2100 + D 5500 + G 520 + H 2000 = 27120; 16 succeeded USD payments
     assert total == (27120, 200, 2000, 27120 - 200 - 2000, 16)
     assert rows(
@@ -190,8 +263,11 @@ def test_payment_outcomes_and_failures(con):
     assert outcomes[("2026-02-10", "USD")] == (1, 0, 0, 1.0)
     assert outcomes[("2026-03-20", "USD")] == (0, 0, 1, None)  # only a processing payment: no rate, not 0
     assert ("2026-03-21", "USD") not in outcomes  # the card update counts nowhere
-    reasons = rows(con, "SELECT month, error_code, decline_type, failed, amount, currency FROM failures_by_reason "
-                        "ORDER BY currency")  # fmt: skip
+    reasons = rows(
+        con,
+        "SELECT month, error_code, decline_type, failed, amount, currency FROM failures_by_reason "
+        "ORDER BY currency",
+    )
     assert reasons == [
         (date(2026, 2, 1), "INSUFFICIENT_FUNDS", "soft", 1, 900, "EUR"),
         (date(2026, 3, 1), "unknown", "unknown", 1, 1000, "USD"),  # no detail fetched yet
@@ -225,8 +301,10 @@ def test_a_broken_identity_fails_with_month_and_currency(con):
 
 
 def test_a_gap_between_months_fails(con):
-    con.execute("UPDATE mrr_monthly SET mrr_start = mrr_start + 1, mrr_end = mrr_end + 1 "
-                "WHERE month = '2026-03-01' AND currency = 'USD'")  # fmt: skip
+    con.execute(
+        "UPDATE mrr_monthly SET mrr_start = mrr_start + 1, mrr_end = mrr_end + 1 "
+        "WHERE month = '2026-03-01' AND currency = 'USD'"
+    )
     with pytest.raises(metrics.TieOutError, match="USD 2026-03 starts at"):
         metrics.tie_out(con)
 
@@ -254,31 +332,45 @@ def test_the_mrr_identity_holds_on_random_simulated_businesses(tmp_path_factory)
 
 
 def test_churn_retention_arpa_and_ltv(con):
-    got = {(str(m), c): r for m, c, *r in rows(con, "SELECT month, currency, customer_churn_rate, gross_mrr_churn_rate, "
-                                                   "net_mrr_churn_rate, nrr, grr, arpa, ltv FROM churn_monthly")}  # fmt: skip
+    got = {
+        (str(m), c): r
+        for m, c, *r in rows(
+            con,
+            "SELECT month, currency, customer_churn_rate, gross_mrr_churn_rate, "
+            "net_mrr_churn_rate, nrr, grr, arpa, ltv FROM churn_monthly",
+        )
+    }
     # February USD: 1 of 4 customers churned (H, 1000 of 4800)
-    assert got[("2026-02-01", "USD")] == pytest.approx([0.25, 1000 / 4800, 1000 / 4800, 1 - 1000 / 4800,
-                                                        1 - 1000 / 4800, 4800 / 4, None], nan_ok=True)  # fmt: skip
+    assert got[("2026-02-01", "USD")] == pytest.approx(
+        [0.25, 1000 / 4800, 1000 / 4800, 1 - 1000 / 4800, 1 - 1000 / 4800, 4800 / 4, None], nan_ok=True
+    )
     # March USD: contraction 300, reactivation 1000: net churn is negative, NRR above 1
     cust, gross, net, nrr, grr, arpa, _ = got[("2026-03-01", "USD")]
-    assert (cust, gross, net, nrr, grr, arpa) == pytest.approx((0, 300 / 4800, -700 / 4800, 1 + 700 / 4800,
-                                                                1 - 300 / 4800, 5500 / 5))  # fmt: skip
+    assert (cust, gross, net, nrr, grr, arpa) == pytest.approx(
+        (0, 300 / 4800, -700 / 4800, 1 + 700 / 4800, 1 - 300 / 4800, 5500 / 5)
+    )
     # April: ARPA 1100 / mean churn of Jan (no customers: n/a), Feb 0.25, Mar 0 = 0.125 -> 8800
     assert got[("2026-04-01", "USD")][-1] == pytest.approx(8800)
     assert got[("2026-01-01", "USD")][-1] is None  # no complete month before: n/a
 
 
 def test_cohorts(con):
-    usd_jan = rows(con, "SELECT months_since, customers, cohort_size, logo_retention, mrr, revenue_retention "
-                        "FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-01-01' ORDER BY 1")  # fmt: skip
+    usd_jan = rows(
+        con,
+        "SELECT months_since, customers, cohort_size, logo_retention, mrr, revenue_retention "
+        "FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-01-01' ORDER BY 1",
+    )
     assert usd_jan == [
         (0, 4, 4, 1.0, 4800, 1.0),  # A, C, D, H
         (1, 3, 4, 0.75, 3800, pytest.approx(3800 / 4800)),  # H gone at the end of February
         (2, 4, 4, 1.0, 4500, pytest.approx(4500 / 4800)),  # H back, C down to 500
         (3, 4, 4, 1.0, 4500, pytest.approx(4500 / 4800)),
     ]
-    assert rows(con, "SELECT cohort_size FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-02-01' "
-                     "AND months_since = 0") == [(1,)]  # fmt: skip
+    assert rows(
+        con,
+        "SELECT cohort_size FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-02-01' "
+        "AND months_since = 0",
+    ) == [(1,)]
 
 
 def test_churn_types_and_recovery(con):
@@ -292,7 +384,7 @@ def test_churn_types_and_recovery(con):
         con,
         "SELECT month, currency, failed_subscription_payments, matured, recovered, recovery_rate "
         "FROM recovery_monthly ORDER BY currency",
-    ) == [  # fmt: skip
+    ) == [
         (date(2026, 2, 1), "EUR", 1, 1, 0, 0.0),
         (
             date(2026, 3, 1),
@@ -306,13 +398,17 @@ def test_churn_types_and_recovery(con):
 
 
 def test_revenue_months_and_disputes(con):
-    feb = rows(con, "SELECT gross_volume, refunds, refund_rate FROM revenue_monthly "
-                    "WHERE month = '2026-02-01' AND currency = 'USD'")[0]  # fmt: skip
+    feb = rows(
+        con,
+        "SELECT gross_volume, refunds, refund_rate FROM revenue_monthly "
+        "WHERE month = '2026-02-01' AND currency = 'USD'",
+    )[0]
     assert feb == (17800, 200, pytest.approx(200 / 17800))  # A 1000 + B 14000 + C 800 + D 2000
-    assert rows(con, "SELECT disputes_opened, disputes_lost_count, disputed_amount, succeeded_payments, dispute_rate "
-                     "FROM dispute_activity_monthly WHERE month = '2026-03-01' AND currency = 'USD'") == [
-        (1, 1, 2000, 5, 0.2)
-    ]  # fmt: skip
+    assert rows(
+        con,
+        "SELECT disputes_opened, disputes_lost_count, disputed_amount, succeeded_payments, dispute_rate "
+        "FROM dispute_activity_monthly WHERE month = '2026-03-01' AND currency = 'USD'",
+    ) == [(1, 1, 2000, 5, 0.2)]
 
 
 def test_at_risk_and_scheduled_churn(tmp_path):
@@ -332,8 +428,11 @@ def test_a_tax_known_only_from_the_ledger_counts(tmp_path):
     build(con)
     add_sub(con, "sL", "L", "USD", 900)
     add_pay(con, "pL", "2026-03-20", 1200, "USD", "L", "sL", charge="new", detail=False)
-    con.execute("INSERT INTO ledger_entries (id, created_at, amount, currency, event_type, is_credit, "
-                "reference_object_id) VALUES ('led_t', ?, 200, 'USD', 'tax', false, 'pL')", [ts("2026-03-20")])  # fmt: skip
+    con.execute(
+        "INSERT INTO ledger_entries (id, created_at, amount, currency, event_type, is_credit, "
+        "reference_object_id) VALUES ('led_t', ?, 200, 'USD', 'tax', false, 'pL')",
+        [ts("2026-03-20")],
+    )
     metrics.rebuild(con, "UTC", 30, 30, NOW)
     # without the ledger the value would fall back to the plan's 900; with it, 1200 - 200 tax = 1000
     assert rows(con, "SELECT pre_tax, amount_source FROM paid_periods WHERE payment_id = 'pL'") == [

@@ -9,9 +9,16 @@ from conftest import RO_KEY, RW_KEY, FakeClock, client_for, make_api
 from sandbox.faults import FaultConfig, Faults
 
 LISTS = ["/payments", "/subscriptions", "/refunds", "/disputes", "/customers", "/balances/ledger", "/payouts"]
-ID_FIELD = {"/payments": "payment_id", "/subscriptions": "subscription_id", "/refunds": "refund_id",
-            "/disputes": "dispute_id", "/customers": "customer_id", "/balances/ledger": "id",
-            "/payouts": "payout_id", "/products": "product_id"}  # fmt: skip
+ID_FIELD = {
+    "/payments": "payment_id",
+    "/subscriptions": "subscription_id",
+    "/refunds": "refund_id",
+    "/disputes": "dispute_id",
+    "/customers": "customer_id",
+    "/balances/ledger": "id",
+    "/payouts": "payout_id",
+    "/products": "product_id",
+}
 TOTAL_KEY = {"/balances/ledger": "ledger"}
 
 

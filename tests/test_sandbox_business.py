@@ -13,9 +13,16 @@ from test_sandbox_api import read_all
 @pytest.fixture(scope="module")
 def everything(small_api):
     with client_for(small_api) as c:
-        data = {name: read_all(c, path) for name, path in
-                [("payments", "/payments"), ("subscriptions", "/subscriptions"), ("refunds", "/refunds"),
-                 ("disputes", "/disputes"), ("ledger", "/balances/ledger")]}  # fmt: skip
+        data = {
+            name: read_all(c, path)
+            for name, path in [
+                ("payments", "/payments"),
+                ("subscriptions", "/subscriptions"),
+                ("refunds", "/refunds"),
+                ("disputes", "/disputes"),
+                ("ledger", "/balances/ledger"),
+            ]
+        }
         data["products"] = read_all(c, "/products") + read_all(c, "/products", archived="true")
     return data
 

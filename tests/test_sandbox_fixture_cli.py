@@ -107,8 +107,12 @@ def test_cli_refuses_bad_input_with_one_clear_line(tmp_path, capsys, reliability
         assert dodo_cli.main(["sandbox", *args]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
-    reliability("Sandbox refuses a public address", "dodo-analytics sandbox --host 0.0.0.0 without the flag", 1,
-                "refused with one line, exit 2")  # fmt: skip
+    reliability(
+        "Sandbox refuses a public address",
+        "dodo-analytics sandbox --host 0.0.0.0 without the flag",
+        1,
+        "refused with one line, exit 2",
+    )
 
 
 def test_cli_help_shows_an_example(capsys):
@@ -128,8 +132,16 @@ def test_real_uvicorn_serves_the_api_and_hangs_until_the_client_gives_up():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(ASGIApp(api), host="127.0.0.1", port=port, log_level="warning",
-                                           date_header=False, server_header=False))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            ASGIApp(api),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            date_header=False,
+            server_header=False,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

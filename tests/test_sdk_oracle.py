@@ -34,29 +34,61 @@ def sdk_client(api) -> dodopayments.DodoPayments:
 
 # name -> (raw-response list method, extra query, SDK item model, id field, sandbox collection)
 LISTS = {
-    "payments": (lambda c: c.payments.with_raw_response.list, {}, T.PaymentListResponse, "payment_id", "payments"),
-    "subscriptions": (lambda c: c.subscriptions.with_raw_response.list, {}, T.SubscriptionListResponse,
-                      "subscription_id", "subscriptions"),
+    "payments": (
+        lambda c: c.payments.with_raw_response.list,
+        {},
+        T.PaymentListResponse,
+        "payment_id",
+        "payments",
+    ),
+    "subscriptions": (
+        lambda c: c.subscriptions.with_raw_response.list,
+        {},
+        T.SubscriptionListResponse,
+        "subscription_id",
+        "subscriptions",
+    ),
     "refunds": (lambda c: c.refunds.with_raw_response.list, {}, T.RefundListItem, "refund_id", "refunds"),
-    "disputes": (lambda c: c.disputes.with_raw_response.list, {}, T.DisputeListResponse, "dispute_id", "disputes"),
+    "disputes": (
+        lambda c: c.disputes.with_raw_response.list,
+        {},
+        T.DisputeListResponse,
+        "dispute_id",
+        "disputes",
+    ),
     "customers": (lambda c: c.customers.with_raw_response.list, {}, T.Customer, "customer_id", "customers"),
     "products": (lambda c: c.products.with_raw_response.list, {}, T.ProductListResponse, "product_id", None),
-    "products_archived": (lambda c: c.products.with_raw_response.list, {"archived": True}, T.ProductListResponse,
-                          "product_id", None),
-    "ledger": (lambda c: c.balances.with_raw_response.retrieve_ledger, {}, T.BalanceLedgerEntry, "id", "ledger"),
+    "products_archived": (
+        lambda c: c.products.with_raw_response.list,
+        {"archived": True},
+        T.ProductListResponse,
+        "product_id",
+        None,
+    ),
+    "ledger": (
+        lambda c: c.balances.with_raw_response.retrieve_ledger,
+        {},
+        T.BalanceLedgerEntry,
+        "id",
+        "ledger",
+    ),
     "payouts": (lambda c: c.payouts.with_raw_response.list, {}, T.PayoutListResponse, "payout_id", "payouts"),
-}  # fmt: skip
+}
 
 # resource -> (raw-response retrieve method, SDK detail model, id field, list the ids come from)
 DETAILS = {
     "payments": (lambda c: c.payments.with_raw_response.retrieve, T.Payment, "payment_id", "payments"),
-    "subscriptions": (lambda c: c.subscriptions.with_raw_response.retrieve, T.Subscription, "subscription_id",
-                      "subscriptions"),
+    "subscriptions": (
+        lambda c: c.subscriptions.with_raw_response.retrieve,
+        T.Subscription,
+        "subscription_id",
+        "subscriptions",
+    ),
     "refunds": (lambda c: c.refunds.with_raw_response.retrieve, T.Refund, "refund_id", "refunds"),
     "disputes": (lambda c: c.disputes.with_raw_response.retrieve, T.GetDispute, "dispute_id", "disputes"),
     "customers": (lambda c: c.customers.with_raw_response.retrieve, T.Customer, "customer_id", "customers"),
     "products": (lambda c: c.products.with_raw_response.retrieve, T.Product, "product_id", "products"),
-}  # fmt: skip
+}
 
 # Fields both the list item and the detail model have, whose values differ by design (README §4/§10).
 DIVERGENT = {

@@ -22,7 +22,8 @@ if kind == "Payments":
         "AND local_day BETWEEN ? AND ? "
         "AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], status)) "
         "AND (payment_id ILIKE ? OR customer_email ILIKE ? OR customer_name ILIKE ?) ORDER BY created_at DESC LIMIT 5000",
-        (cur, prods, start, end, status, status, like, like, like))  # fmt: skip
+        (cur, prods, start, end, status, status, like, like, like),
+    )
     rows["amount"] = [ui.money(a, cur) for a in rows.pop("total_amount")]
 elif kind == "Subscriptions":
     rows = data.query(
@@ -31,10 +32,13 @@ elif kind == "Subscriptions":
         "LEFT JOIN subscription_mrr_now n USING (subscription_id) WHERE s.currency = ? "
         "AND product_ok(s.product_id, ?::VARCHAR[]) "
         "AND (s.subscription_id ILIKE ? OR s.customer_email ILIKE ?) ORDER BY s.created_at DESC LIMIT 5000",
-        (cur, prods, like, like))  # fmt: skip
+        (cur, prods, like, like),
+    )
 else:
     rows = data.query(
         "SELECT customer_id, created_at, name, email FROM customers WHERE customer_id ILIKE ? OR email ILIKE ? "
-        "OR name ILIKE ? ORDER BY created_at DESC LIMIT 5000", (like, like, like))  # fmt: skip
+        "OR name ILIKE ? ORDER BY created_at DESC LIMIT 5000",
+        (like, like, like),
+    )
 st.write(f"{len(rows):,} rows (at most 5,000 shown; the Exports page writes the whole set)")
 st.dataframe(rows, hide_index=True)

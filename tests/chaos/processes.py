@@ -19,8 +19,21 @@ def start_sandbox(*flags: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "dodo_cli", "sandbox", "--port", str(port), "--now", "2026-06-30T00:00:00Z",
-           "--per-second", "5000", "--per-minute", "100000", *flags]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "dodo_cli",
+        "sandbox",
+        "--port",
+        str(port),
+        "--now",
+        "2026-06-30T00:00:00Z",
+        "--per-second",
+        "5000",
+        "--per-minute",
+        "100000",
+        *flags,
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -37,17 +50,37 @@ def start_sandbox(*flags: str) -> tuple[subprocess.Popen, str]:
 @pytest.fixture(scope="module")
 def sandbox():
     """A 3,000-payment business behind uvicorn, with 5% 5xx, 2% truncated bodies and random latency."""
-    proc, url = start_sandbox("--size", "3000", "--seed", "9", "--error-rate", "0.05", "--truncate-rate", "0.02",
-                              "--latency-ms", "2", "--latency-max-ms", "20", "--fault-seed", "3")  # fmt: skip
+    proc, url = start_sandbox(
+        "--size",
+        "3000",
+        "--seed",
+        "9",
+        "--error-rate",
+        "0.05",
+        "--truncate-rate",
+        "0.02",
+        "--latency-ms",
+        "2",
+        "--latency-max-ms",
+        "20",
+        "--fault-seed",
+        "3",
+    )
     yield url
     proc.terminate()
     proc.wait(10)
 
 
 def sync_process(url: str, warehouse: Path, **popen) -> subprocess.Popen:
-    env = dict(os.environ, DODO_PAYMENTS_API_KEY="sk_test_sandbox_readonly", DODO_PAYMENTS_ENVIRONMENT="test_mode",
-               DODO_PAYMENTS_BASE_URL=url, DODO_ANALYTICS_RATE_PER_SECOND="5000",
-               DODO_ANALYTICS_RATE_PER_MINUTE="100000", DODO_ANALYTICS_DETAIL_BUDGET="0")  # fmt: skip
+    env = dict(
+        os.environ,
+        DODO_PAYMENTS_API_KEY="sk_test_sandbox_readonly",
+        DODO_PAYMENTS_ENVIRONMENT="test_mode",
+        DODO_PAYMENTS_BASE_URL=url,
+        DODO_ANALYTICS_RATE_PER_SECOND="5000",
+        DODO_ANALYTICS_RATE_PER_MINUTE="100000",
+        DODO_ANALYTICS_DETAIL_BUDGET="0",
+    )
     options = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE} | popen
     return subprocess.Popen(
         [sys.executable, "-m", "dodo_cli", "sync", "--warehouse", str(warehouse)], **options

@@ -54,8 +54,13 @@ def test_publishing_while_pages_read(sandbox, tmp_path, reliability):  # noqa: F
     for t in threads:
         t.start()
     stop_file = tmp_path / "stop"
-    other = subprocess.Popen([sys.executable, "-c", READER, str(warehouse), str(stop_file)], cwd=ROOT, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    other = subprocess.Popen(
+        [sys.executable, "-c", READER, str(warehouse), str(stop_file)],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         for _ in range(RUNS):
             httpx.post(f"{sandbox}/_sandbox/advance", params={"days": 1}, timeout=60)
@@ -77,7 +82,11 @@ def test_publishing_while_pages_read(sandbox, tmp_path, reliability):  # noqa: F
         f"\n{RUNS} publishes while 3 reader threads made {reads[0]} reads and a second process "
         f"{other_reads}: 0 read errors"
     )
-    reliability("Cron under load", "syncs published back to back (the clock a day on each time) while 3 reader "
-                "threads and a second process read the dashboard's tables", RUNS,
-                f"{reads[0] + other_reads:,} reads, 0 read errors, every publish seen, no sync held back")  # fmt: skip
+    reliability(
+        "Cron under load",
+        "syncs published back to back (the clock a day on each time) while 3 reader "
+        "threads and a second process read the dashboard's tables",
+        RUNS,
+        f"{reads[0] + other_reads:,} reads, 0 read errors, every publish seen, no sync held back",
+    )
     Path(warehouse).unlink()

@@ -52,8 +52,10 @@ def lock_is_free(warehouse) -> bool:
 def complete(url, warehouse) -> bool:
     totals = httpx.get(f"{url}/_sandbox/totals", timeout=30).json()["resources"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return all(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == totals[name]["count"]
-                   for name, table in TABLES.items())  # fmt: skip
+        return all(
+            con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == totals[name]["count"]
+            for name, table in TABLES.items()
+        )
 
 
 def disk_of(limit: int):
@@ -93,10 +95,14 @@ def test_a_full_disk_fails_clearly_keeps_the_last_publish_and_releases_the_lock(
         assert code == 0, err
         assert complete(sandbox, warehouse)
     assert failed >= min(LIMITS, 3)  # the small limits must fail, or this test proves nothing
-    reliability("Disk full", f"syncs with the disk full at {len(limits)} points (file-size limits from 16 KB to "
-                "the warehouse's size), each followed by a run with room", len(limits),
-                f"{failed} ended with a clear error, the last publish intact and the lock released; "
-                f"{len(limits) - failed} fitted; every next run completed exactly")  # fmt: skip
+    reliability(
+        "Disk full",
+        f"syncs with the disk full at {len(limits)} points (file-size limits from 16 KB to "
+        "the warehouse's size), each followed by a run with room",
+        len(limits),
+        f"{failed} ended with a clear error, the last publish intact and the lock released; "
+        f"{len(limits) - failed} fitted; every next run completed exactly",
+    )
 
 
 def without_root_overrides():
@@ -108,8 +114,11 @@ def without_root_overrides():
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-@pytest.mark.parametrize("files_too", [False, True][: 1 if LIMITS < 4 else 2],
-                         ids=lambda files_too: "folder and files" if files_too else "folder only")  # fmt: skip
+@pytest.mark.parametrize(
+    "files_too",
+    [False, True][: 1 if LIMITS < 4 else 2],
+    ids=lambda files_too: "folder and files" if files_too else "folder only",
+)
 def test_an_unwritable_warehouse_folder_fails_clearly_and_keeps_the_last_publish(
     sandbox, tmp_path, reliability, files_too
 ):
@@ -137,8 +146,12 @@ def test_an_unwritable_warehouse_folder_fails_clearly_and_keeps_the_last_publish
     assert code == 0, err
     assert complete(sandbox, warehouse)
     what = "its folder and files" if files_too else "its folder (its files writable)"
-    reliability(f"Unwritable warehouse: {what}", f"a sync that may not write {what}", 1,
-                "a clear error, the last publish intact, the lock free; the next run with rights completed")  # fmt: skip
+    reliability(
+        f"Unwritable warehouse: {what}",
+        f"a sync that may not write {what}",
+        1,
+        "a clear error, the last publish intact, the lock free; the next run with rights completed",
+    )
 
 
 pytestmark = pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="needs RLIMIT_FSIZE (Linux)")

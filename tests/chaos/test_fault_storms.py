@@ -20,10 +20,17 @@ STORMS = {
     "hung requests (5%)": {"hang_rate": 0.05},
     "truncated JSON (10%)": {"truncate_rate": 0.1},
     "Date header 3 days back": {"date_back_rate": 1.0, "date_back_s": 3 * 86400},
-    "all of these at once": {"burst_429": 20, "burst_every": 200, "error_rate": 0.2, "hang_rate": 0.03,
-                             "truncate_rate": 0.05, "date_back_rate": 0.3, "date_back_s": 3 * 86400},
+    "all of these at once": {
+        "burst_429": 20,
+        "burst_every": 200,
+        "error_rate": 0.2,
+        "hang_rate": 0.03,
+        "truncate_rate": 0.05,
+        "date_back_rate": 0.3,
+        "date_back_s": 3 * 86400,
+    },
     "outage (every answer a 5xx)": {"error_rate": 1.0},
-}  # fmt: skip
+}
 
 
 def lost(h: Harness) -> int:
@@ -74,7 +81,11 @@ def test_a_storm_ends_complete_or_with_a_clear_error_and_the_last_publish_intact
         assert outcomes["clear error"] == SEEDS
     elif not storm.startswith("all"):  # one kind of fault at these rates: the retries must ride it out
         assert outcomes["complete"] > 0
-    reliability("Fault storm: " + storm, "a sync under the storm after the clock moved 2 days, then a calm sync",
-                SEEDS, f"{outcomes['complete']} complete through data_through, {outcomes['clear error']} clear errors "
-                "with the last publish intact; 0 lost; the calm run caught up every time")  # fmt: skip
+    reliability(
+        "Fault storm: " + storm,
+        "a sync under the storm after the clock moved 2 days, then a calm sync",
+        SEEDS,
+        f"{outcomes['complete']} complete through data_through, {outcomes['clear error']} clear errors "
+        "with the last publish intact; 0 lost; the calm run caught up every time",
+    )
     print(f"\n{storm}: {outcomes}")

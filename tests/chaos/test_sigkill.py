@@ -41,9 +41,15 @@ def test_sigkill_at_random_moments_then_one_clean_run_equals_an_uninterrupted_sy
     assert proc.wait(300) == 0, proc.stderr.read().decode()[-2000:]
     assert killed >= max(1, KILLS // 3)  # kills must land mid-sync, or the test proves little
     assert snapshot(warehouse, TABLES) == snapshot(reference, TABLES)
-    print(f"\n{killed} of {KILLS} sync processes SIGKILLed mid-run; after one clean run the warehouse equals "
-          f"an uninterrupted sync's ({len(TABLES)} tables compared)")  # fmt: skip
-    reliability("SIGKILL mid-sync", "sync processes killed at random moments against a sandbox with 5% 5xx and 2% "
-                "truncated bodies, then one clean run", KILLS,
-                f"{killed} killed mid-run; the warehouse then equalled an uninterrupted sync's ({len(TABLES)} tables, "
-                "metric tables included): 0 lost, 0 duplicated")  # fmt: skip
+    print(
+        f"\n{killed} of {KILLS} sync processes SIGKILLed mid-run; after one clean run the warehouse equals "
+        f"an uninterrupted sync's ({len(TABLES)} tables compared)"
+    )
+    reliability(
+        "SIGKILL mid-sync",
+        "sync processes killed at random moments against a sandbox with 5% 5xx and 2% "
+        "truncated bodies, then one clean run",
+        KILLS,
+        f"{killed} killed mid-run; the warehouse then equalled an uninterrupted sync's ({len(TABLES)} tables, "
+        "metric tables included): 0 lost, 0 duplicated",
+    )
