@@ -22,11 +22,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from core.settings import Settings  # noqa: E402
 from etl import warehouse as wh  # noqa: E402
 from etl.client import DodoClient  # noqa: E402
 from etl.loader import Loader  # noqa: E402
 from etl.pager import Window  # noqa: E402
-from etl.settings import Settings  # noqa: E402
 from etl.sync import RESOURCES, Outcome, Sync  # noqa: E402
 
 NOW = "2026-06-30T00:00:00Z"

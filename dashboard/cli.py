@@ -9,7 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import DEFAULT_WAREHOUSE, exports
+from core.settings import DEFAULT_WAREHOUSE
+from dashboard import exports
 
 APP = Path(__file__).with_name("app.py")
 

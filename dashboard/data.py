@@ -11,14 +11,12 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard import DEFAULT_WAREHOUSE, exports
+from core.errors import NoWarehouse
+from core.settings import DEFAULT_WAREHOUSE
+from dashboard import exports
 from etl.warehouse import read_status  # the sync's record of how its last run ended
 
 EPOCH_DAY = date(1970, 1, 1)  # "all time" starts here
-
-
-class NoWarehouse(Exception):
-    """There is no published warehouse yet; the message says what to run."""
 
 
 def warehouse_path() -> Path:

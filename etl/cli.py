@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from core.errors import ApiError, LockHeld, SettingsError, TieOutError, WarehouseError
+from core.settings import Settings
+
 from . import metrics
 from . import warehouse as wh
-from .client import ApiError, DodoClient
-from .settings import Settings, SettingsError
+from .client import DodoClient
 from .sync import RESOURCES, Sync
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
@@ -88,7 +90,7 @@ def run(args, client_factory=DodoClient, stdout=None, stderr=None) -> int:
         return EXIT_USAGE
     try:
         held = wh.lock(settings.warehouse)
-    except wh.LockHeld as exc:
+    except LockHeld as exc:
         print(f"dodo-analytics sync: {exc}; exiting (code 75)", file=stderr)
         return EXIT_LOCKED
     except OSError as exc:
@@ -115,7 +117,7 @@ def _run_locked(
     started = time.monotonic()
     try:
         con = wh.open_work(settings.warehouse)
-    except wh.WarehouseError as exc:
+    except WarehouseError as exc:
         print(f"dodo-analytics sync: {exc}", file=stderr)
         return EXIT_FAILED, str(exc)
     client = client_factory(settings)
@@ -138,7 +140,7 @@ def _run_locked(
                 con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through
             )
             metrics.tie_out(con)
-        except metrics.TieOutError as exc:
+        except TieOutError as exc:
             error = f"the metrics do not tie out: {exc}"
         except duckdb.Error as exc:
             error = "rebuilding the metric tables failed: " + _cannot_write(settings, exc)
@@ -166,7 +168,7 @@ def _run_locked(
             )
         if not error:
             wh.publish(con, settings.warehouse)
-    except wh.WarehouseError as exc:
+    except WarehouseError as exc:
         error = str(exc)
     except (OSError, duckdb.Error) as exc:
         error = _cannot_write(settings, exc)

@@ -13,33 +13,14 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
+from core.errors import ApiError, AuthError, ForbiddenError, NotFound
+from core.settings import Settings
+
 from .limiter import Limiter
-from .settings import Settings
 
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 MAX_RETRIES = 6
 MAX_PAUSE = 300.0  # seconds: the longest Retry-After the client will wait out
-
-
-class ApiError(Exception):
-    """The API could not give what was asked; the message says what and what to do. Never holds the key."""
-
-
-class AuthError(ApiError):
-    pass
-
-
-class NotFound(ApiError):
-    pass
-
-
-class ForbiddenError(ApiError):
-    def __init__(self, path: str):
-        super().__init__(
-            f"The API key may not read {path} (403). Read-only keys may not read every resource; "
-            "use a key with access to it, or leave it out with --resources."
-        )
-        self.path = path
 
 
 def backoff(retries_done: int, rng: random.Random) -> float:
@@ -82,7 +63,7 @@ class DodoClient:
                 max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
             ),
             headers={
-                "Authorization": f"Bearer {settings.api_key.reveal()}",
+                "Authorization": f"Bearer {settings.key()}",
                 "Accept": "application/json",
                 "User-Agent": "dodo-analytics",
             },

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from core.errors import ApiError, AuthError, ForbiddenError, LockHeld, SettingsError
+from core.settings import Settings
+
 from . import warehouse as wh
 from .cli import EXIT_LOCKED
-from .client import ApiError, AuthError, DodoClient, ForbiddenError
-from .settings import Settings, SettingsError
+from .client import DodoClient
 from .sync import RESOURCES
 
 OK, PROBLEM = "ok  ", "FAIL"
@@ -84,7 +86,7 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
         try:
             wh.lock(path).close()
             lines.append((OK, "no sync is running (the lock is free)"))
-        except wh.LockHeld:
+        except LockHeld:
             lines.append(
                 (OK, f"a sync is running now (it holds the lock); a second one would exit with {EXIT_LOCKED}")
             )

@@ -18,7 +18,7 @@ class Limiter:
     def __init__(
         self, per_second: int, per_minute: int, second_margin: float = 0.25, minute_margin: float = 1.0
     ):
-        self.windows = (
+        self.windows: tuple[tuple[int, float, deque[float]], ...] = (
             (per_second, 1.0 + second_margin, deque()),
             (per_minute, 60.0 + minute_margin, deque()),
         )

@@ -8,6 +8,8 @@ statement runs in the sync's UTC session; the business time zone only buckets re
 
 import math
 
+from core.errors import TieOutError
+
 # Money stays BIGINT minor units; MRR is DOUBLE minor units, unrounded (rounded only at display).
 STATEMENTS = [
     # -- parameters --------------------------------------------------------------------------------
@@ -369,10 +371,6 @@ SOFT = (
 )
 
 
-class TieOutError(Exception):
-    """The published numbers would not add up; the message names the month and currency."""
-
-
 def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:
     """Rebuild every metric table inside the caller's connection (the working copy)."""
     params = {
@@ -394,7 +392,7 @@ def tie_out(con) -> None:
         "SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, "
         "mrr_end FROM mrr_monthly ORDER BY currency, month"
     ).fetchall()
-    previous = {}
+    previous: dict[str, float] = {}
     for month, currency, start, new, react, exp, contr, churn, end in rows:
         expected = start + new + react + exp - contr - churn
         if not math.isclose(end, expected, rel_tol=1e-9, abs_tol=1e-6):

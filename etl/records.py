@@ -236,7 +236,8 @@ def parse(columns: tuple, items: list) -> tuple[dict[str, list], list[tuple[str,
     record by record: a page of a hundred records costs a few list comprehensions."""
     objs = [o for o in items if o.__class__ is dict]
     bad = [("?", f"not an object: {str(o)[:80]}") for o in items if o.__class__ is not dict]
-    out, problems = {}, {}
+    out: dict[str, list] = {}
+    problems: dict[int, str] = {}
     for name, kind, path, required in columns:
         values = _values(objs, path)
         label = ".".join(path)

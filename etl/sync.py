@@ -12,9 +12,11 @@ from email.utils import parsedate_to_datetime
 import duckdb
 import pyarrow as pa
 
+from core.errors import ApiError, ForbiddenError
+
 from . import records
 from . import warehouse as wh
-from .client import ApiError, DodoClient, ForbiddenError
+from .client import DodoClient
 from .loader import Loader
 from .pager import Window, iso_us, next_step, page_params, split
 

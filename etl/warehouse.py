@@ -17,6 +17,8 @@ from typing import NamedTuple
 import duckdb
 import pyarrow as pa
 
+from core.errors import LockHeld, WarehouseError
+
 from .records import (
     CUSTOMERS,
     DISPUTES,
@@ -57,14 +59,6 @@ CREATE TABLE IF NOT EXISTS rejected_records (
 
 # what to do about a warehouse that cannot be written, in every message that says so
 WRITE_HELP = "free some disk space or make the folder writable by this user, then run the sync again"
-
-
-class WarehouseError(Exception):
-    """The warehouse cannot be written or published; the message says where and what to do."""
-
-
-class LockHeld(Exception):
-    """Another sync holds the warehouse lock."""
 
 
 def work_path(published: Path) -> Path:

@@ -18,23 +18,15 @@ import httpx
 import pytest
 
 from conftest import FakeClock, client_for, make_api
+from core.errors import ApiError, AuthError, ForbiddenError, NotFound, SettingsError
+from core.settings import BASE_URLS, Secret, Settings
 from etl import sync as etl_sync
 from etl import warehouse as wh
-from etl.client import (
-    MAX_RETRIES,
-    ApiError,
-    AuthError,
-    DodoClient,
-    ForbiddenError,
-    NotFound,
-    backoff,
-    retry_hint,
-)
+from etl.client import MAX_RETRIES, DodoClient, backoff, retry_hint
 from etl.limiter import Limiter
 from etl.loader import Loader
 from etl.pager import PAGE_SIZE, SPLIT_AFTER, Window, next_step, page_params, sdk_next_page, split
 from etl.records import DISPUTES, LEDGER, PAYMENT_DETAIL, PAYMENT_LIST, SUBSCRIPTIONS, _clean, parse, table
-from etl.settings import BASE_URLS, Secret, Settings, SettingsError
 from sandbox.ratelimit import RateLimiter
 
 KEY = "sk_test_Zq9XUNIQUEkeyVALUE4711"  # distinctive, so a leak is easy to spot

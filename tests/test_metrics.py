@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from core.errors import TieOutError
 from etl import metrics
 from etl import warehouse as wh
 
@@ -296,7 +297,7 @@ def test_business_time_zone_buckets_days_and_months(tmp_path):
 
 def test_a_broken_identity_fails_with_month_and_currency(con):
     con.execute("UPDATE mrr_monthly SET churn = churn + 5 WHERE month = '2026-02-01' AND currency = 'USD'")
-    with pytest.raises(metrics.TieOutError, match="USD 2026-02"):
+    with pytest.raises(TieOutError, match="USD 2026-02"):
         metrics.tie_out(con)
 
 
@@ -305,7 +306,7 @@ def test_a_gap_between_months_fails(con):
         "UPDATE mrr_monthly SET mrr_start = mrr_start + 1, mrr_end = mrr_end + 1 "
         "WHERE month = '2026-03-01' AND currency = 'USD'"
     )
-    with pytest.raises(metrics.TieOutError, match="USD 2026-03 starts at"):
+    with pytest.raises(TieOutError, match="USD 2026-03 starts at"):
         metrics.tie_out(con)
 
 

@@ -1,0 +1,145 @@
+"""One settings object for every entry point (sync, doctor, dashboard, export, demo), built from the
+environment with the same validation everywhere. Each setting's default is stated once, on its field.
+The API key is held in a `Secret` that never shows itself in a repr, a log line or an error."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.errors import SettingsError
+
+BASE_URLS = {"test_mode": "https://test.dodopayments.com", "live_mode": "https://live.dodopayments.com"}
+DEFAULT_WAREHOUSE = "var/warehouse.duckdb"
+
+
+class Secret:
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+
+def _whole(env: str, default: int, lo: int, hi: int):
+    """A whole-number setting read from `env`, between `lo` and `hi`."""
+    return field(default=default, metadata={"env": env, "range": (lo, hi)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret | None = None  # None where the API is not called (the dashboard never gets the key)
+    environment: str = ""  # test_mode or live_mode; "" where it is not needed and not set
+    base_url: str = ""
+    warehouse: Path = Path(DEFAULT_WAREHOUSE)
+    timezone: str = "UTC"  # the business time zone (IANA) for the metrics
+    per_second: int = _whole("DODO_ANALYTICS_RATE_PER_SECOND", 100, 1, 10_000)
+    per_minute: int = _whole("DODO_ANALYTICS_RATE_PER_MINUTE", 1000, 1, 100_000)
+    lookback_payments: int = _whole("DODO_ANALYTICS_LOOKBACK_PAYMENTS_DAYS", 7, 0, 3650)
+    lookback_refunds: int = _whole("DODO_ANALYTICS_LOOKBACK_REFUNDS_DAYS", 30, 0, 3650)
+    lookback_disputes: int = _whole("DODO_ANALYTICS_LOOKBACK_DISPUTES_DAYS", 120, 0, 3650)
+    detail_budget: int = _whole("DODO_ANALYTICS_DETAIL_BUDGET", 500, 0, 1_000_000)
+    grace_days: int = _whole("DODO_ANALYTICS_GRACE_DAYS", 30, 0, 365)
+    recovery_days: int = _whole("DODO_ANALYTICS_RECOVERY_DAYS", 30, 1, 365)
+    concurrency: int = _whole("DODO_ANALYTICS_CONCURRENCY", 16, 1, 256)
+    stale_hours: int = _whole("DODO_ANALYTICS_STALE_HOURS", 26, 1, 8760)  # the dashboard warns past this
+    timeout: float = 30.0  # seconds a request may take
+
+    @property
+    def lookback_days(self) -> dict[str, int]:
+        """How far back the sync re-reads records whose status can still change, per resource."""
+        return {
+            "payments": self.lookback_payments,
+            "refunds": self.lookback_refunds,
+            "disputes": self.lookback_disputes,
+        }
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, warehouse: str | Path | None = None, api: bool = True
+    ) -> "Settings":
+        """The settings in `env` (the process environment by default); `warehouse` (a command's
+        --warehouse) wins over DODO_ANALYTICS_WAREHOUSE. With `api=False` (the dashboard, exports)
+        the key is not read and the mode is optional."""
+        env = os.environ if env is None else env
+        key = env.get("DODO_PAYMENTS_API_KEY", "").strip()
+        if api and not key:
+            raise SettingsError(
+                "DODO_PAYMENTS_API_KEY is not set: export your Dodo API key (a read-only key is enough)"
+            )
+        mode = env.get("DODO_PAYMENTS_ENVIRONMENT", "").strip()
+        if (api or mode) and mode not in BASE_URLS:
+            raise SettingsError(
+                f"DODO_PAYMENTS_ENVIRONMENT must be test_mode or live_mode (got {_echo(mode, key)}); "
+                "set it to the mode your key belongs to"
+            )
+        base_url = ""
+        if api:
+            base_url = env.get("DODO_PAYMENTS_BASE_URL", "").strip() or BASE_URLS[mode]
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise SettingsError(
+                    "DODO_PAYMENTS_BASE_URL must be an http:// or https:// address with a host, such as "
+                    f"http://127.0.0.1:8765 (got {_echo(base_url, key)})"
+                )
+        timezone = env.get("DODO_ANALYTICS_TIMEZONE", "").strip() or "UTC"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                "DODO_ANALYTICS_TIMEZONE must be an IANA time zone such as Europe/Berlin "
+                f"(got {_echo(timezone, key)})"
+            ) from None
+        numbers = {
+            f.name: _number(env, key, f.metadata, f.default) for f in fields(cls) if "env" in f.metadata
+        }
+        path = str(warehouse or "").strip() or env.get("DODO_ANALYTICS_WAREHOUSE", "").strip()
+        return cls(
+            api_key=Secret(key) if api else None,
+            environment=mode,
+            base_url=base_url.rstrip("/"),
+            warehouse=Path(path or DEFAULT_WAREHOUSE),
+            timezone=timezone,
+            **numbers,
+        )
+
+    def with_warehouse(self, warehouse: str | Path) -> "Settings":
+        return replace(self, warehouse=Path(warehouse))
+
+    def key(self) -> str:
+        """The API key, for the one place that sends it; a clear error where none was configured."""
+        if self.api_key is None:
+            raise SettingsError("DODO_PAYMENTS_API_KEY is not set: export your Dodo API key")
+        return self.api_key.reveal()
+
+
+def _echo(value: str, key: str) -> str:
+    """A bad value, quoted back only when it cannot be (part of) a secret pasted in the wrong place."""
+    if not value:
+        return "nothing"
+    if (key and key in value) or value.startswith(("sk_", "pk_")) or len(value) > 40:
+        return "a value not shown here"
+    return repr(value)
+
+
+def _number(env: Mapping[str, str], key: str, spec: Mapping, default) -> int:
+    name, (lo, hi) = spec["env"], spec["range"]
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a whole number between {lo} and {hi} (got {_echo(text, key)})"
+        ) from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi} (got {value})")
+    return value
