@@ -6,15 +6,13 @@ POST /_sandbox/advance?days=7)."""
 import argparse
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import uvicorn
 
-from dashboard import cli as dashboard_cli
+from dashboard.server import Dashboard, DashboardError
 from etl import cli as etl_cli
 from sandbox import cli as sandbox_cli
 from sandbox.server import ASGIApp
@@ -85,12 +83,14 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     if code != 0:
         server.should_exit = True
         return code
-    cmd, env = dashboard_cli.streamlit_command(warehouse, "127.0.0.1", free_port(8501))
-    dashboard = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    ui_port = cmd[cmd.index("--server.port") + 1]
-    wait_for(f"http://127.0.0.1:{ui_port}/_stcore/health")
+    try:
+        dashboard = Dashboard(warehouse, port=free_port(8501))
+    except DashboardError as exc:
+        server.should_exit = True
+        print(f"dodo-analytics demo: {exc}", file=sys.stderr)
+        return 1
     print(
-        f"Demo ready in {time.monotonic() - started:.0f} s. Dashboard: http://127.0.0.1:{ui_port}  Warehouse: {warehouse}"
+        f"Demo ready in {time.monotonic() - started:.0f} s. Dashboard: {dashboard.url}  Warehouse: {warehouse}"
     )
     print(
         f"Sync again:  DODO_PAYMENTS_BASE_URL={url} DODO_PAYMENTS_API_KEY={DEMO_KEY} "
@@ -99,23 +99,13 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     print(f"Move time:   curl -X POST '{url}/_sandbox/advance?days=7'")
     print("Ctrl+C stops the demo.", flush=True)
     try:
-        dashboard.wait()
+        dashboard.proc.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        dashboard.terminate()
+        dashboard.stop()
         server.should_exit = True
     return 0
-
-
-def wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
 
 
 def _sandbox_defaults() -> argparse.Namespace:

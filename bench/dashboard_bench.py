@@ -7,17 +7,15 @@ the cache filled), and each page fully rendered in headless Chromium served by `
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard.cli import streamlit_command  # noqa: E402
+from dashboard.server import APP as dashboard_app  # noqa: E402
+from dashboard.server import Dashboard, DashboardError  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(dashboard_app)
 PAGES = {
     "Overview": "views/overview.py",
     "Revenue": "views/revenue.py",
@@ -51,19 +49,11 @@ def browser(warehouse: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd, env = streamlit_command(warehouse, "127.0.0.1", port)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx.get(f"{url}/_stcore/health", timeout=1)
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit(f"the dashboard did not start on {url} (exit code {proc.poll()})") from None
-            time.sleep(0.2)
+    try:
+        dashboard = Dashboard(warehouse, port=port)
+    except DashboardError as exc:
+        raise SystemExit(str(exc)) from None
+    url = dashboard.url
     try:
         with sync_playwright() as p:
             b = p.chromium.launch(
@@ -84,8 +74,7 @@ def browser(warehouse: str) -> None:
                     print(f"  {title:24s} rendered in Chromium ({run}) {time.perf_counter() - t:5.2f} s")
             b.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        dashboard.stop()
 
 
 if __name__ == "__main__":

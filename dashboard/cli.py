@@ -11,8 +11,7 @@ import duckdb
 
 from core.settings import DEFAULT_WAREHOUSE
 from dashboard import exports
-
-APP = Path(__file__).with_name("app.py")
+from dashboard.server import streamlit_command
 
 
 def add_parsers(sub) -> None:
@@ -36,31 +35,6 @@ def add_parsers(sub) -> None:
     )
     e.add_argument("--out", required=True, help="the CSV file to write")
     e.add_argument("--warehouse", default=os.environ.get("DODO_ANALYTICS_WAREHOUSE") or DEFAULT_WAREHOUSE)
-
-
-def streamlit_command(warehouse: str, host: str, port: int) -> tuple[list[str], dict]:
-    env = dict(os.environ, DODO_ANALYTICS_WAREHOUSE=str(Path(warehouse).resolve()))
-    env.pop("DODO_PAYMENTS_API_KEY", None)  # the dashboard never calls the API: it does not get the key
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--client.toolbarMode",
-        "viewer",
-        "--client.showErrorDetails",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    return cmd, env
 
 
 def serve(args) -> int:

@@ -292,7 +292,7 @@ def test_filter_values_travel_as_parameters(warehouse, monkeypatch, reliability)
 
 
 def test_the_dashboard_binds_loopback_unless_told(reliability):
-    from dashboard.cli import streamlit_command
+    from dashboard.server import streamlit_command
 
     cmd, _ = streamlit_command("w.duckdb", "127.0.0.1", 8501)
     assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"

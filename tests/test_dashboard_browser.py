@@ -3,13 +3,10 @@ never a downloaded one). Skipped, saying so, where Chromium is not installed; .c
 
 import shutil
 import socket
-import subprocess
-import time
 
-import httpx
 import pytest
 
-from dashboard.cli import streamlit_command
+from dashboard.server import Dashboard, streamlit_command
 from test_dashboard import warehouse  # noqa: F401 (the hand-computed warehouse fixture)
 
 CHROMIUM = shutil.which("chromium")
@@ -29,19 +26,8 @@ def served(warehouse, monkeypatch):  # noqa: F811
         port = s.getsockname()[1]
     cmd, env = streamlit_command(str(warehouse), "127.0.0.1", port)
     assert KEY not in str(env) and KEY not in str(cmd)  # the dashboard process never gets the key
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/_stcore/health", timeout=1)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-2000:]
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with Dashboard(warehouse, port=port) as dashboard:
+        yield dashboard.url
 
 
 def test_pages_render_in_chromium(served, reliability):
