@@ -23,8 +23,8 @@ LIST_PATHS = {
     "balances/ledger": "ledger",
     "payouts": "payouts",
 }
-# How deep /payments may page. Dodo caps it without publishing the value (dodo-api §3); 500 pages of
-# 100 keeps a client honest: long histories must be read as created_at windows.
+# How deep /payments may page. Dodo caps it without publishing the value (docs/dodo-api.md §3); 500
+# pages of 100 keeps a client honest: long histories must be read as created_at windows.
 PAYMENTS_PAGE_CAP = 500
 DEMO_KEYS = {"sk_test_sandbox_readonly": "ro", "sk_test_sandbox_readwrite": "rw"}
 

@@ -13,7 +13,7 @@ from .clock import iso, parse_iso
 from .simulation import Simulation
 from .store import Collection
 
-# resource -> (id field, equality filters, substring filters); the filters of shared/dodo-api §4.
+# resource -> (id field, equality filters, substring filters); the filters of docs/dodo-api.md §4.3.
 RESOURCES = {
     "payments": (
         "payment_id",

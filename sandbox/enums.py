@@ -1,5 +1,5 @@
-"""Enumerations of the Dodo API that the sandbox validates against (copied from the published
-reference, shared/dodo-api/fields.json; the sandbox shares no code with the ETL)."""
+"""Enumerations of the Dodo API that the sandbox validates against (docs/dodo-api.md §6.3 and §8.2;
+taken from Dodo's published API reference, not from the ETL: the sandbox shares no code with it)."""
 
 CURRENCIES = frozenset(
     """

@@ -1,4 +1,4 @@
-"""Query parameters of each list endpoint (shared/dodo-api/README.md §4) and their validation."""
+"""Query parameters of each list endpoint (docs/dodo-api.md §3, §4) and their validation."""
 
 from .clock import parse_iso
 from .enums import (

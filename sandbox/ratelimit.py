@@ -9,7 +9,7 @@ import math
 import time
 from dataclasses import dataclass
 
-PROFILES = {"tier1": (100, 1000), "default": (40, 240)}  # (per second, per minute), shared/dodo-api §6
+PROFILES = {"tier1": (100, 1000), "default": (40, 240)}  # (per second, per minute), docs/dodo-api.md §9
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Every record is held once as a "full" dict (the union of its list and detail fields); the two shapes
 are projections of it. A field the record lacks is emitted as null, as the reference advises
-(shared/dodo-api/README.md §2), so "optional" always means "present and maybe null".
+(docs/dodo-api.md §5.4), so "optional" always means "present and maybe null".
 """
 
 PAYMENT_LIST = (

@@ -7,7 +7,7 @@ validation (no "12" for an int), and key checks (every field of the model is sen
 and no key the model does not know, at any depth).
 
 Pages are read by hand from page_number 0; the SDK's auto-pagination skips page 1
-(shared/dodo-api/README.md §3), which `test_sdk_auto_pagination_skips_page_one` pins down.
+(docs/dodo-api.md §3), which `test_sdk_auto_pagination_skips_page_one` pins down.
 """
 
 import json
@@ -90,7 +90,7 @@ DETAILS = {
     "products": (lambda c: c.products.with_raw_response.retrieve, T.Product, "product_id", "products"),
 }
 
-# Fields both the list item and the detail model have, whose values differ by design (README §4/§10).
+# Fields both the list item and the detail model have, whose values differ by design (docs/dodo-api.md §5.3).
 DIVERGENT = {
     "products": {"price"},  # an int in the list, a Price object in the detail
     "subscriptions": {"discounts"},  # {discount_id, discount_cycles_remaining} vs DiscountDetail objects
@@ -262,7 +262,7 @@ def test_detail_agrees_with_list_item(listed, details, resource):
         assert not diff, f"{resource}/{record_id}: list and detail disagree: {diff}"
 
 
-# -- list vs detail differences (README §4, §10) -------------------------------------------------------
+# -- list vs detail differences (docs/dodo-api.md §5) -------------------------------------------------
 def test_payment_list_lacks_detail_only_fields(listed, details):
     for field in ("error_code", "tax", "updated_at"):
         assert field not in T.PaymentListResponse.model_fields and field in T.Payment.model_fields
@@ -302,7 +302,7 @@ def test_subscription_discount_shapes(listed, details):
         assert "code" in x and "discount_id" in x, x
 
 
-# -- the SDK's auto-pagination bug (README §3) ---------------------------------------------------------
+# -- the SDK's auto-pagination bug (docs/dodo-api.md §3) ----------------------------------------------
 @pytest.fixture(scope="module")
 def api300():
     return make_api(300)
