@@ -12,8 +12,11 @@ import time
 
 import uvicorn
 
+from core.errors import DodoError
+from core.settings import Settings
 from dashboard.server import Dashboard, DashboardError
 from etl import cli as etl_cli
+from etl.pipeline import SyncRequest, run_sync
 from sandbox import cli as sandbox_cli
 from sandbox.server import ASGIApp
 
@@ -70,16 +73,7 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     print(
         f"Sandbox: {len(api.data.collections['payments']):,} payments, serving {url} ({time.monotonic() - started:.0f} s)"
     )
-    os.environ.update(
-        DODO_PAYMENTS_API_KEY=DEMO_KEY,
-        DODO_PAYMENTS_ENVIRONMENT="test_mode",
-        DODO_PAYMENTS_BASE_URL=url,
-        DODO_ANALYTICS_RATE_PER_SECOND=DEMO_LIMITS[0],
-        DODO_ANALYTICS_RATE_PER_MINUTE=DEMO_LIMITS[1],
-    )
-    code = etl_cli.run(
-        argparse.Namespace(warehouse=warehouse, resources=None, full_refresh=False, since=None)
-    )
+    code = _sync(url, warehouse)
     if code != 0:
         server.should_exit = True
         return code
@@ -106,6 +100,24 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
         dashboard.stop()
         server.should_exit = True
     return 0
+
+
+def _sync(url: str, warehouse: str) -> int:
+    """Sync the sandbox into `warehouse` as `dodo-analytics sync` would, with the demo's key, address
+    and limits over the other settings of the environment; what the sync prints, and its exit code."""
+    demo = {
+        "DODO_PAYMENTS_API_KEY": DEMO_KEY,
+        "DODO_PAYMENTS_ENVIRONMENT": "test_mode",
+        "DODO_PAYMENTS_BASE_URL": url,
+        "DODO_ANALYTICS_RATE_PER_SECOND": DEMO_LIMITS[0],
+        "DODO_ANALYTICS_RATE_PER_MINUTE": DEMO_LIMITS[1],
+    }
+    try:
+        settings = Settings.from_env({**os.environ, **demo}, warehouse=warehouse)
+        result = run_sync(settings, SyncRequest(), progress=etl_cli.Progress(sys.stderr))
+    except DodoError as exc:
+        return etl_cli.refused(exc, sys.stderr)
+    return etl_cli.report(result, sys.stdout, sys.stderr)
 
 
 def _sandbox_defaults() -> argparse.Namespace:

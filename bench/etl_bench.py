@@ -17,29 +17,21 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from core.published import connect  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from etl import warehouse as wh  # noqa: E402
 from etl.client import DodoClient  # noqa: E402
 from etl.loader import Loader  # noqa: E402
 from etl.pager import Window  # noqa: E402
-from etl.sync import RESOURCES, Outcome, Sync  # noqa: E402
+from etl.resources import RESOURCES  # noqa: E402
+from etl.sync import Outcome, Sync  # noqa: E402
 
 NOW = "2026-06-30T00:00:00Z"
 KEY = "sk_test_sandbox_readonly"
-TABLES = {
-    "payments": "payments",
-    "subscriptions": "subscriptions",
-    "refunds": "refunds",
-    "disputes": "disputes",
-    "customers": "customers",
-    "products": "products",
-    "ledger": "ledger_entries",
-}
 
 
 class Sandbox:
@@ -118,11 +110,12 @@ def run_sync(env: dict, *args) -> tuple[float, float, str]:
 def check_against_totals(warehouse: Path, totals: dict) -> tuple[int, int]:
     """(lost, duplicated) records over all resources, against the sandbox's own totals."""
     lost = duplicated = 0
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for resource, table in TABLES.items():
-            pk = con.execute(f"SELECT name FROM pragma_table_info('{table}') WHERE pk").fetchall()[0][0]
-            rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT {pk}) FROM {table}").fetchall()[0]
-            lost += totals[resource]["count"] - distinct
+    with connect(warehouse) as con:
+        for name, r in RESOURCES.items():
+            rows, distinct = con.execute(
+                f"SELECT count(*), count(DISTINCT {r.key}) FROM {r.table}"
+            ).fetchall()[0]
+            lost += totals[name]["count"] - distinct
             duplicated += rows - distinct
     return lost, duplicated
 
@@ -174,7 +167,7 @@ def bench_rate(args) -> None:
                 )
             seconds, _, output = run_sync(env)
             second = sandbox.control("stats")["requests"] - requests
-            with duckdb.connect(str(warehouse), read_only=True) as con:
+            with connect(warehouse) as con:
                 now = con.execute("SELECT max(data_through) FROM sync_runs").fetchall()[0][0]
 
                 def pages(table, days=None):
@@ -248,7 +241,7 @@ def bench_compare(args) -> None:
 
             async def ours():
                 async with DodoClient(settings) as client:
-                    return await Sync(settings, client, con).run(["payments"], details=False)
+                    return await Sync(settings, client, Loader(con)).run(["payments"], details=False)
 
             asyncio.run(ours())
             seconds = time.perf_counter() - t
@@ -308,7 +301,7 @@ def load_once(settings, resource: str, bodies: list[bytes]) -> float:
         con.close()
     print(
         f"  {count:,} {resource}: decoded pages -> committed DuckDB rows {count / seconds:,.0f} records/s "
-        f"({seconds:.1f} s wall; the writer thread was busy {sync.db.busy_seconds:.1f} s; "
+        f"({seconds:.1f} s wall; the writer thread was busy {sync.writer.busy_seconds:.1f} s; "
         f"the final checkpoint took {checkpoint:.1f} s more); "
         f"decoding the HTTP bodies {count / decode:,.0f} records/s"
     )
@@ -318,11 +311,11 @@ def load_once(settings, resource: str, bodies: list[bytes]) -> float:
 async def load_pages(settings, con, resource, pages) -> Sync:
     """Windows of 10 pages through the sync's own commit path (parse on the event loop, insert on the
     writer thread), as many at a time as the sync has requests in flight."""
-    sync = Sync(settings, None, con)
-    sync.db, sync.out = Loader(con), Outcome(1, None, fetched={resource.name: 0})
+    sync = Sync(settings, None, Loader(con))
+    sync.out = Outcome(1, None, fetched={resource.name: 0})
     windows = [[item for page in pages[w : w + 10] for item in page] for w in range(0, len(pages), 10)]
     sync.open_windows = {resource.name: len(windows)}
-    sync.fresh = {resource.table}  # an empty table, as in a first backfill
+    sync.empty_tables = {resource.table}  # an empty table, as in a first backfill
     slots = asyncio.Semaphore(settings.concurrency)
 
     async def one(i, items):
@@ -332,7 +325,7 @@ async def load_pages(settings, con, resource, pages) -> Sync:
     try:
         await asyncio.gather(*(one(i, items) for i, items in enumerate(windows)))
     finally:
-        sync.db.close()
+        sync.writer.close()
     return sync
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.published import connect  # noqa: E402
 from etl import metrics  # noqa: E402
 
 TABLES = [
@@ -33,7 +34,7 @@ TABLES = [
 
 def main() -> None:
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "var/bench-1m.duckdb")
-    with duckdb.connect(str(source), read_only=True) as con:
+    with connect(source) as con:
         payments = con.execute("SELECT count(*) FROM payments").fetchall()[0][0]
     print(f"metric tables on {source} ({payments:,} payments), {len(TABLES)} tables")
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,18 +43,10 @@ def main() -> None:
         con = duckdb.connect(str(work))
         con.execute("SET TimeZone = 'UTC'")
         through = con.execute("SELECT max(data_through) FROM sync_runs").fetchall()[0][0]
-        params = {
-            "timezone": "UTC",
-            "grace_days": 30,
-            "recovery_days": 30,
-            "data_through": through,
-            "hard": list(metrics.HARD),
-            "soft": list(metrics.SOFT),
-        }
         timings = []
-        for sql in metrics.STATEMENTS:
+        for sql, params in metrics.bound("UTC", 30, 30, through):
             t = time.perf_counter()
-            con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+            con.execute(sql, params)
             timings.append((time.perf_counter() - t, sql.split("TABLE", 1)[1].split()[0]))
         t = time.perf_counter()
         metrics.tie_out(con)
@@ -69,9 +62,8 @@ def main() -> None:
         reads = []
         for table in TABLES:
             t = time.perf_counter()
-            with duckdb.connect(":memory:") as reader:
-                reader.execute(f"ATTACH '{work}' AS w (READ_ONLY)")
-                rows = len(reader.execute(f"SELECT * FROM w.{table}").fetchdf())
+            with connect(work) as reader:
+                rows = len(reader.execute(f"SELECT * FROM {table}").fetchdf())
             reads.append((time.perf_counter() - t, table, rows))
         for seconds, table, rows in sorted(reads, reverse=True):
             print(f"  {table:28s} {rows:>9,} rows  {seconds * 1000:7.1f} ms")

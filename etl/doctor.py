@@ -2,17 +2,18 @@
 do when it fails; exit code 1 when anything is wrong."""
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import duckdb
 
-from core.errors import ApiError, AuthError, ForbiddenError, LockHeld, SettingsError
+from core.errors import ApiError, AuthError, ExitCode, ForbiddenError, LockHeld, SettingsError
+from core.published import connect, lock_path, read_status, work_path
 from core.settings import Settings
 
 from . import warehouse as wh
-from .cli import EXIT_LOCKED
 from .client import DodoClient
-from .sync import RESOURCES
+from .resources import RESOURCES
 
 OK, PROBLEM = "ok  ", "FAIL"
 
@@ -55,10 +56,9 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
         lines.append((OK, f"no warehouse at {path} yet: the first sync creates it"))
     else:
         try:
-            with duckdb.connect(":memory:") as con:
-                con.execute("ATTACH ? AS w (READ_ONLY)", [str(path)])
+            with connect(path) as con:
                 rows = con.execute(
-                    "SELECT status, data_through, finished_at FROM w.sync_runs ORDER BY run_id DESC LIMIT 1"
+                    "SELECT status, data_through, finished_at FROM sync_runs ORDER BY run_id DESC LIMIT 1"
                 ).fetchall()
         except duckdb.Error as exc:
             lines.append((PROBLEM, f"{path} cannot be read ({exc}); move it away and run a full sync"))
@@ -73,7 +73,7 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
                     f"({age:.0f} h ago)",
                 )
             )
-    last = wh.read_status(path)
+    last = read_status(path)
     if last and last.get("exit_code"):
         lines.append(
             (
@@ -82,24 +82,27 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
                 "run `dodo-analytics sync` by hand to see it",
             )
         )
-    if path.with_name(path.name + ".lock").exists():
+    if lock_path(path).exists():
         try:
             wh.lock(path).close()
             lines.append((OK, "no sync is running (the lock is free)"))
         except LockHeld:
             lines.append(
-                (OK, f"a sync is running now (it holds the lock); a second one would exit with {EXIT_LOCKED}")
+                (
+                    OK,
+                    "a sync is running now (it holds the lock); a second one would exit with "
+                    f"{ExitCode.LOCKED.value}",
+                )
             )
-    if wh.work_path(path).exists():
-        lines.append(
-            (OK, f"a working copy {wh.work_path(path).name} is there: the next sync resumes from it")
-        )
+    if work_path(path).exists():
+        lines.append((OK, f"a working copy {work_path(path).name} is there: the next sync resumes from it"))
     return lines
 
 
-def run(args, client_factory=DodoClient, out=print) -> int:
+def run(args, client_factory=DodoClient, out=print, env: Mapping[str, str] | None = None) -> int:
+    """The doctor verb; `env` stands for the process environment (tests pass their own)."""
     try:
-        settings = Settings.from_env(warehouse=getattr(args, "warehouse", None))
+        settings = Settings.from_env(env, warehouse=getattr(args, "warehouse", None))
     except SettingsError as exc:
         out(f"{PROBLEM} settings: {exc}")
         return 1

@@ -373,6 +373,12 @@ SOFT = (
 
 def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:
     """Rebuild every metric table inside the caller's connection (the working copy)."""
+    for sql, params in bound(timezone, grace_days, recovery_days, data_through):
+        con.execute(sql, params)
+
+
+def bound(timezone: str, grace_days: int, recovery_days: int, data_through) -> list[tuple[str, dict]]:
+    """Each of STATEMENTS with the parameters it uses (DuckDB refuses ones a statement does not use)."""
     params = {
         "timezone": timezone,
         "grace_days": grace_days,
@@ -381,9 +387,7 @@ def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_throug
         "hard": list(HARD),
         "soft": list(SOFT),
     }
-    for sql in STATEMENTS:
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
-        con.execute(sql, used)
+    return [(sql, {k: v for k, v in params.items() if f"${k}" in sql}) for sql in STATEMENTS]
 
 
 def tie_out(con) -> None:

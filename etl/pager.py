@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 PAGE_SIZE = 100
 SPLIT_AFTER = 10  # pages read in one window before the rest of it is cut and split
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -68,5 +69,14 @@ def sdk_next_page(current: int | None) -> int:
 
 def iso_us(us: int) -> str:
     """RFC 3339 in UTC with microseconds (the API's filters take date-times)."""
-    t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    t = EPOCH + timedelta(microseconds=us)
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_us(dt: datetime) -> int:
+    """An instant as windows hold it: microseconds since the epoch."""
+    return (dt - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)

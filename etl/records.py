@@ -11,6 +11,7 @@ import functools
 import json
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -93,8 +94,17 @@ def _dumps(value) -> str:
         return json.dumps(value, ensure_ascii=False)
 
 
-def col(name, kind, path=None, required=False):
-    return (name, kind, tuple((path or name).split(".")), required)
+class Column(NamedTuple):
+    """One typed column of a warehouse table and where its value is in the API object."""
+
+    name: str
+    kind: str  # a key of SQL_TYPES
+    path: tuple[str, ...]  # keys (or list positions) from the object down to the value
+    required: bool  # a record without it (or with a value of another kind) is rejected
+
+
+def col(name: str, kind: str, path: str | None = None, required: bool = False) -> Column:
+    return Column(name, kind, tuple((path or name).split(".")), required)
 
 
 PAYMENT_LIST = (
@@ -230,7 +240,7 @@ def _get(obj, path):
     return obj
 
 
-def parse(columns: tuple, items: list) -> tuple[dict[str, list], list[tuple[str, str]]]:
+def parse(columns: tuple[Column, ...], items: list) -> tuple[dict[str, list], list[tuple[str, str]]]:
     """Columns of values for the parseable items (plus `raw`, each object as JSON text), and
     (id, reason) for the others. Duplicate ids keep the last occurrence. Column by column, not
     record by record: a page of a hundred records costs a few list comprehensions."""
@@ -249,7 +259,7 @@ def parse(columns: tuple, items: list) -> tuple[dict[str, list], list[tuple[str,
             problems.setdefault(i, f"field {label} is not a valid {kind}: {str(values[i])[:60]!r}")
         out[name] = _stored(kind, values)
     out["raw"] = [_dumps(o) for o in objs]
-    ids = out[columns[0][0]]
+    ids = out[columns[0].name]
     bad += [(str(ids[i])[:80], reason) for i, reason in sorted(problems.items())]
     last = {record_id: i for i, record_id in enumerate(ids) if i not in problems}
     if len(last) < len(ids):  # rejected rows or duplicates across pages (the later read wins)
@@ -258,19 +268,19 @@ def parse(columns: tuple, items: list) -> tuple[dict[str, list], list[tuple[str,
     return out, bad
 
 
-def table(columns: tuple, items: list) -> tuple[pa.Table, list[tuple[str, str]]]:
+def table(columns: tuple[Column, ...], items: list) -> tuple[pa.Table, list[tuple[str, str]]]:
     """What `parse` gives, as an Arrow table for the warehouse. A clean batch (the usual case) has its
     text and boolean fields read by pyarrow straight from the objects, in C: several times cheaper
     than a Python list per column. Any other batch takes `parse`, which says what is wrong where."""
     arrays = _clean(columns, items)
     if arrays is not None:  # in the columns' order, as `parse` has it: batches of a table concatenate
-        return pa.table({name: arrays[name] for name in [*(c[0] for c in columns), "raw"]}), []
+        return pa.table({name: arrays[name] for name in [*(c.name for c in columns), "raw"]}), []
     values, bad = parse(columns, items)
-    kinds = {name: kind for name, kind, *_ in columns} | {"raw": "json"}
+    kinds = {c.name: c.kind for c in columns} | {"raw": "json"}
     return pa.table({name: pa.array(v, type=ARROW[kinds[name]]) for name, v in values.items()}), bad
 
 
-def _clean(columns: tuple, items: list) -> dict[str, pa.Array] | None:
+def _clean(columns: tuple[Column, ...], items: list) -> dict[str, pa.Array] | None:
     """The arrays of `table` when every item is an object with every field of its kind and the ids
     are distinct; None as soon as something is not (then `parse` finds what and where)."""
     if any(o.__class__ is not dict for o in items):
@@ -289,7 +299,7 @@ def _clean(columns: tuple, items: list) -> dict[str, pa.Array] | None:
         if required and None in values or _invalid(kind, values):
             return None
         arrays[name] = pa.array(_stored(kind, values), type=ARROW[kind])
-    if pc.count_distinct(arrays[columns[0][0]]).as_py() < len(items):
+    if pc.count_distinct(arrays[columns[0].name]).as_py() < len(items):
         return None
     arrays["raw"] = pa.array([_dumps(o) for o in items], type=ARROW["json"])
     return arrays
@@ -307,12 +317,12 @@ def _timestamps(texts: pa.Array) -> bool:
 
 
 @functools.cache
-def _shape(columns: tuple) -> tuple[pa.DataType, list[str]]:
+def _shape(columns: tuple[Column, ...]) -> tuple[pa.DataType, list[str]]:
     """The Arrow struct that reads a table's strict columns out of the API objects (a column at
     `customer.email` is field `email` of struct `customer`), and the columns in the order of its leaves.
     pyarrow reads a parent that is not an object as null, or fails: `_get` gives None there too."""
     tree: dict = {}
-    kinds = {name: kind for name, kind, *_ in columns}
+    kinds = {c.name: c.kind for c in columns}
     for name, kind, path, _ in columns:
         if kind in _STRUCT and not any(key.isdigit() for key in path):  # not list positions
             node = tree

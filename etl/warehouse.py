@@ -1,4 +1,5 @@
-"""The warehouse file: schema, idempotent bulk upserts, sync bookkeeping, and the atomic publish.
+"""The warehouse file: its lock, its schema, idempotent bulk upserts, a sync's commits, and the atomic
+publish (the sync's own records are `bookkeeping.py`'s).
 
 The sync writes a working copy next to the published file and commits each completed window
 together with its rows, so a killed sync resumes from the working copy. Publishing checkpoints and
@@ -7,68 +8,36 @@ dashboard holding the old file open keeps reading the old inode, and never block
 """
 
 import fcntl
-import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import duckdb
 import pyarrow as pa
 
 from core.errors import LockHeld, WarehouseError
+from core.published import lock_path, work_path
 
-from .records import (
-    CUSTOMERS,
-    DISPUTES,
-    LEDGER,
-    PAYMENT_DETAIL,
-    PAYMENT_LIST,
-    PRODUCTS,
-    REFUNDS,
-    SQL_TYPES,
-    SUBSCRIPTIONS,
-)
-
-# table -> (columns from the API, extra columns). Payment details live apart from the list rows, so a
-# list re-read replaces the list row whole without touching what the detail added.
-TABLES = {
-    "payments": (PAYMENT_LIST, "raw JSON"),
-    "payment_details": (PAYMENT_DETAIL, "raw JSON"),
-    "subscriptions": (SUBSCRIPTIONS, "raw JSON"),
-    "refunds": (REFUNDS, "raw JSON"),
-    "disputes": (DISPUTES, "raw JSON"),
-    "customers": (CUSTOMERS, "raw JSON"),
-    "products": (PRODUCTS, "archived BOOLEAN, raw JSON"),
-    "ledger_entries": (LEDGER, "raw JSON"),
-}
-
-BOOKKEEPING = """
-CREATE TABLE IF NOT EXISTS sync_runs (
-    run_id BIGINT PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
-    data_through TIMESTAMPTZ, requests BIGINT, rate_limited BIGINT, retries BIGINT, rows JSON,
-    skipped JSON, rejected BIGINT, error VARCHAR, settings JSON);
-CREATE TABLE IF NOT EXISTS sync_state (
-    resource VARCHAR PRIMARY KEY, complete_through TIMESTAMPTZ, planned_through TIMESTAMPTZ);
-CREATE TABLE IF NOT EXISTS sync_windows (resource VARCHAR, gte BIGINT, lte BIGINT, extra VARCHAR);
-CREATE TABLE IF NOT EXISTS rejected_records (
-    run_id BIGINT, resource VARCHAR, record_id VARCHAR, reason VARCHAR);
-"""
-
+from . import bookkeeping
+from .records import SQL_TYPES
+from .resources import TABLES
 
 # what to do about a warehouse that cannot be written, in every message that says so
 WRITE_HELP = "free some disk space or make the folder writable by this user, then run the sync again"
 
 
-def work_path(published: Path) -> Path:
-    return published.with_name(published.name + ".work")
-
-
-def lock(published: Path):
-    """Hold the warehouse's lock file for the process; raises LockHeld when another sync has it."""
-    published.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(published.with_name(published.name + ".lock"), "a+")  # noqa: SIM115 (held for the run)
+def lock(published: Path) -> IO:
+    """Hold the warehouse's lock file for the process; raises LockHeld when another sync has it, and
+    WarehouseError when the lock file cannot be created."""
+    try:
+        published.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path(published), "a+")  # noqa: SIM115 (held for the run)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create the lock next to {published}: {exc}; {WRITE_HELP}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -92,13 +61,13 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
     # Checkpoint rarely while loading: below this, committed windows only append to the WAL, which is
     # several times faster than rewriting compressed blocks every 16 MB. Publishing checkpoints anyway.
     con.execute("SET checkpoint_threshold = '1GB'")
-    for table, (columns, extra) in TABLES.items():
-        typed = ", ".join(f"{n} {SQL_TYPES[k]}" for n, k, *_ in columns)
+    for table, r in TABLES.items():
+        typed = ", ".join(f"{c.name} {SQL_TYPES[c.kind]}" for c in r.columns)
         con.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} ({typed}, {extra}, synced_at TIMESTAMPTZ, "
-            f"PRIMARY KEY ({columns[0][0]}))"
+            f"CREATE TABLE IF NOT EXISTS {table} ({typed}, {r.extra_columns}, synced_at TIMESTAMPTZ, "
+            f"PRIMARY KEY ({r.key}))"
         )
-    con.execute(BOOKKEEPING)
+    con.execute(bookkeeping.DDL)
     return con
 
 
@@ -106,13 +75,24 @@ def upsert(con, table: str, batch: pa.Table, synced_at, replace: bool = True) ->
     """Insert the rows of a `records.table` in bulk. `replace=False` is for rows not expected to be there
     yet (a first backfill): a plain INSERT is several times faster than INSERT OR REPLACE, and raises
     duckdb.ConstraintException if a key exists after all, for the caller to try again with replace."""
-    kinds = {n: k for n, k, *_ in TABLES[table][0]}
+    kinds = {c.name: c.kind for c in TABLES[table].columns}
     select = [f"CAST({n} AS TIMESTAMPTZ)" if kinds.get(n) == "ts" else n for n in batch.column_names]
-    con.execute(
-        f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(batch.column_names)}, "
-        f"synced_at) SELECT {', '.join(select)}, ? FROM batch",
-        [synced_at],
-    )
+    with _registered(con, "incoming_rows", batch):
+        con.execute(
+            f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(batch.column_names)}, "
+            f"synced_at) SELECT {', '.join(select)}, ? FROM incoming_rows",
+            [synced_at],
+        )
+
+
+@contextmanager
+def _registered(con, name: str, table: pa.Table) -> Iterator[None]:
+    """`table` readable as `name` by the statements of the block. Left registered when a statement
+    fails: that aborts the caller's transaction (where unregistering fails too), and its rollback
+    drops the name."""
+    con.register(name, table)
+    yield
+    con.unregister(name)
 
 
 class Change(NamedTuple):
@@ -139,78 +119,21 @@ def apply(con, changes: list[Change]) -> None:
     synced_at = datetime.now(UTC)
     for (table, replace), batches in together.items():
         upsert(con, table, pa.concat_tables(batches), synced_at, replace)
-    rejected = [row for c in changes for row in c.rejected]
-    if rejected:
-        con.executemany("INSERT INTO rejected_records VALUES (?, ?, ?, ?)", rejected)
-    done_windows = _windows([(c.resource, w) for c in changes for w in c.done])
-    if done_windows.num_rows:
-        con.execute(
-            "DELETE FROM sync_windows s USING done_windows d WHERE s.resource = d.resource "
-            "AND s.gte IS NOT DISTINCT FROM d.gte AND s.lte IS NOT DISTINCT FROM d.lte AND s.extra = d.extra"
-        )
-    new_windows = _windows([(c.resource, w) for c in changes for w in c.new])
-    if new_windows.num_rows:
-        con.execute("INSERT INTO sync_windows (resource, gte, lte, extra) SELECT * FROM new_windows")
+    bookkeeping.reject(con, [row for c in changes for row in c.rejected])
+    done = [(c.resource, w) for c in changes for w in c.done]
+    if done:
+        with _registered(con, "done_windows", bookkeeping.window_rows(done)):
+            con.execute(
+                "DELETE FROM sync_windows s USING done_windows d WHERE s.resource = d.resource AND "
+                "s.gte IS NOT DISTINCT FROM d.gte AND s.lte IS NOT DISTINCT FROM d.lte AND s.extra = d.extra"
+            )
+    new = [(c.resource, w) for c in changes for w in c.new]
+    if new:
+        with _registered(con, "new_windows", bookkeeping.window_rows(new)):
+            con.execute("INSERT INTO sync_windows (resource, gte, lte, extra) SELECT * FROM new_windows")
     for c in changes:
         if c.planned_through is not None:
-            set_planned(con, c.resource, c.planned_through)
-
-
-def _windows(pairs: list) -> pa.Table:
-    return pa.table(
-        {
-            "resource": pa.array([r for r, _ in pairs], pa.string()),
-            "gte": pa.array([w.gte for _, w in pairs], pa.int64()),
-            "lte": pa.array([w.lte for _, w in pairs], pa.int64()),
-            "extra": pa.array([json.dumps(w.extra) for _, w in pairs], pa.string()),
-        }
-    )
-
-
-# -- bookkeeping ---------------------------------------------------------------------------------
-def pending_windows(con, resource: str) -> list[tuple]:
-    return con.execute(
-        "SELECT gte, lte, extra FROM sync_windows WHERE resource = ? ORDER BY lte DESC NULLS FIRST",
-        [resource],
-    ).fetchall()
-
-
-def state(con, resource: str) -> tuple:
-    row = con.execute(
-        "SELECT complete_through, planned_through FROM sync_state WHERE resource = ?", [resource]
-    ).fetchall()
-    return row[0] if row else (None, None)
-
-
-def set_planned(con, resource: str, planned_through) -> None:
-    con.execute(
-        "INSERT INTO sync_state VALUES (?, NULL, ?) ON CONFLICT (resource) DO UPDATE SET "
-        "planned_through = excluded.planned_through",
-        [resource, planned_through],
-    )
-
-
-def _status_path(published: Path) -> Path:
-    return published.with_name(published.name + ".status.json")
-
-
-def write_status(published: Path, status: dict) -> None:
-    """`<warehouse>.status.json`: how the last run ended, whether or not it published anything."""
-    path = _status_path(published)
-    staging = path.with_name(path.name + ".tmp")
-    try:
-        staging.write_text(json.dumps(status))
-        os.replace(staging, path)
-    except OSError:
-        pass  # a full or read-only disk already failed the run with its own message
-
-
-def read_status(published: Path) -> dict | None:
-    """What `write_status` wrote for the last run, or None when there is none (or it is unreadable)."""
-    try:
-        return json.loads(_status_path(published).read_text())
-    except (OSError, ValueError):
-        return None
+            bookkeeping.set_planned(con, c.resource, c.planned_through)
 
 
 # -- publish -------------------------------------------------------------------------------------

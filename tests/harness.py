@@ -1,28 +1,21 @@
 """The in-process sync harness shared by the sync tests and the fault storms: the sandbox reached
-through its httpx transport, clocks and sleeps fake, the CLI's own `run` doing the work."""
+through its httpx transport, clocks and sleeps fake, `run_sync` doing the work and the command line's
+own functions printing what it prints."""
 
-import argparse
 import asyncio
 import io
 
-import duckdb
 import httpx
 
 from conftest import RO_KEY, FakeClock
+from core.errors import DodoError
+from core.published import connect
+from core.settings import Settings
 from etl import cli
 from etl.client import DodoClient
+from etl.pipeline import run_sync
+from etl.resources import RESOURCES, TABLES
 from sandbox.server import AsyncSandboxTransport
-
-TABLE_OF = {
-    "payments": "payments",
-    "payment_details": "payment_details",
-    "subscriptions": "subscriptions",
-    "refunds": "refunds",
-    "disputes": "disputes",
-    "customers": "customers",
-    "products": "products",
-    "ledger": "ledger_entries",
-}
 
 
 class Killed(BaseException):
@@ -30,14 +23,18 @@ class Killed(BaseException):
 
 
 class Harness:
-    def __init__(self, api, tmp_path, monkeypatch, key=RO_KEY, budget=0, kill_after=None):
+    def __init__(self, api, tmp_path, _unused=None, key=RO_KEY, budget=0, kill_after=None):
+        """`_unused` (a monkeypatch some callers still pass) is ignored: the harness's settings come
+        from `env`, its own stand-in for the environment, never from the process's."""
         self.api, self.path, self.kill_after = api, tmp_path / "wh" / "warehouse.duckdb", kill_after
         self.clock = FakeClock(1000.0)
         self.requests = 0
-        monkeypatch.setenv("DODO_PAYMENTS_API_KEY", key)
-        monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "test_mode")
-        monkeypatch.setenv("DODO_PAYMENTS_BASE_URL", "http://sandbox.test")
-        monkeypatch.setenv("DODO_ANALYTICS_DETAIL_BUDGET", str(budget))
+        self.env = {
+            "DODO_PAYMENTS_API_KEY": key,
+            "DODO_PAYMENTS_ENVIRONMENT": "test_mode",
+            "DODO_PAYMENTS_BASE_URL": "http://sandbox.test",
+            "DODO_ANALYTICS_DETAIL_BUDGET": str(budget),
+        }
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
 
     async def fake_sleep(self, seconds):
@@ -60,14 +57,22 @@ class Harness:
 
         return DodoClient(settings, transport=Counting(), clock=self.clock, sleep=self.fake_sleep)
 
-    def sync(self, **flags) -> int:
-        args = argparse.Namespace(warehouse=str(self.path), resources=None, full_refresh=False, since=None)
-        vars(args).update(flags)
+    def sync(self, resources: str | None = None, full_refresh: bool = False, since: str | None = None) -> int:
+        """`dodo-analytics sync [--resources ...] [--full-refresh] [--since ...]` on this warehouse: its
+        exit code; what it printed is in `stdout` and `stderr`."""
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
-        return cli.run(args, client_factory=self.client, stdout=self.stdout, stderr=self.stderr)
+        try:
+            settings = Settings.from_env(self.env, warehouse=self.path)
+            request = cli.request_from(resources, full_refresh, since)
+            result = run_sync(
+                settings, request, client_factory=self.client, progress=cli.Progress(self.stderr)
+            )
+        except DodoError as exc:
+            return cli.refused(exc, self.stderr)
+        return cli.report(result, self.stdout, self.stderr)
 
     def query(self, sql, params=()):
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with connect(self.path) as con:
             return con.execute(sql, params).fetchall()
 
 
@@ -79,7 +84,7 @@ def assert_complete(h: Harness):
     for resource, entry in totals(h.api).items():
         if resource == "payouts":
             continue
-        table = TABLE_OF[resource]
+        table = RESOURCES[resource].table
         assert h.query(f"SELECT count(*) FROM {table}")[0][0] == entry["count"], resource
         if "by_status" in entry and resource != "disputes":
             got = dict(h.query(f"SELECT status, count(*) FROM {table} GROUP BY 1"))
@@ -90,8 +95,8 @@ def snapshot(path, tables=None) -> dict:
     """Every row of the tables, minus the column that records when a row was fetched; doubles rounded
     (sums of doubles in the metric tables depend on the order of addition)."""
     out = {}
-    with duckdb.connect(str(path), read_only=True) as con:
-        for table in tables or TABLE_OF.values():
+    with connect(path) as con:
+        for table in tables or TABLES:
             cols = [
                 f"round({c}, 6)" if t == "DOUBLE" else c
                 for c, t in con.execute(

@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_api
-from etl import warehouse as wh
-from etl.sync import RESOURCES
+from etl.resources import DETAILS, RESOURCES
 from harness import Harness
 from sandbox.server import AsyncSandboxTransport
 
@@ -49,16 +48,10 @@ ENUMS = {
 }
 
 
-def columns(name: str) -> tuple:
-    return wh.TABLES[RESOURCES[name].table][0]
-
-
 def typed(name: str, detail=False) -> list:
     """(path, kind) of the columns a wrong value makes unparseable; not the id, not list indexes."""
-    cols = wh.TABLES["payment_details"][0] if detail else columns(name)
-    return [
-        (path, kind) for _, kind, path, _ in cols[1:] if kind in WRONG and not any(p.isdigit() for p in path)
-    ]
+    cols = DETAILS.columns if detail else RESOURCES[name].columns
+    return [(c.path, c.kind) for c in cols[1:] if c.kind in WRONG and not any(p.isdigit() for p in c.path)]
 
 
 def set_at(obj: dict, path: tuple, value) -> None:
@@ -113,7 +106,7 @@ class Plan:
                 path, kind = typed(name)[m[3] % len(typed(name))]
                 self.edit(name, rid, ("set", path, WRONG[kind][m[4] % len(WRONG[kind])]), reject=True)
             elif how == "missing required":
-                required = [path for _, _, path, req in columns(name)[1:] if req]
+                required = [c.path for c in RESOURCES[name].columns[1:] if c.required]
                 self.edit(name, rid, ("drop", required[m[3] % len(required)]), reject=True)
             elif how == "unknown enum":
                 self.edit(name, rid, ("set", (ENUMS[name],), UNKNOWN))
@@ -153,7 +146,7 @@ class Plan:
             self.rejected.add((name, rid))
 
     def apply(self, name: str, items: list) -> list:
-        id_field = columns(name if name != "payment_details" else "payments")[0][2][0]
+        id_field = (DETAILS if name == "payment_details" else RESOURCES[name]).columns[0].path[0]
         out = []
         for item in items:
             changes = self.edits.get((name, item.get(id_field))) or []
@@ -197,8 +190,8 @@ class Mangling(AsyncSandboxTransport):
 
 
 class BadApiHarness(Harness):
-    def __init__(self, api, path, monkeypatch, plan):
-        super().__init__(api, path, monkeypatch, budget=0)
+    def __init__(self, api, path, plan):
+        super().__init__(api, path, budget=0)
         self.plan = plan
 
     def transport(self):
@@ -211,7 +204,7 @@ def api():
     return make_api(150, seed=13, per_second=10**12, per_minute=10**12)
 
 
-def test_bad_bodies_are_reported_by_id_and_good_records_load(api, monkeypatch, reliability):
+def test_bad_bodies_are_reported_by_id_and_good_records_load(api, reliability):
     tried: Counter = Counter()
 
     @settings(
@@ -222,7 +215,7 @@ def test_bad_bodies_are_reported_by_id_and_good_records_load(api, monkeypatch, r
     def one_plan(mutations):
         plan = Plan(api, mutations)
         with tempfile.TemporaryDirectory() as tmp:
-            check(BadApiHarness(api, Path(tmp), monkeypatch, plan), plan)
+            check(BadApiHarness(api, Path(tmp), plan), plan)
         tried.update(m[0] for m in mutations)
         tried["plans"] += 1
 
@@ -250,10 +243,9 @@ def check(h: BadApiHarness, plan: Plan) -> None:
     assert {r for r, i, _ in rejected if i == "?"} == plan.junk
     for name in NAMES:
         r = RESOURCES[name]
-        key = columns(name)[0][0]
         expected = {x.id for x in api.data.collections[name].records} - plan.gone[name] | plan.extra[name]
         expected -= {i for n, i in plan.rejected if n == name}
-        assert {i for (i,) in h.query(f"SELECT {key} FROM {r.table}")} == expected, name
+        assert {i for (i,) in h.query(f"SELECT {r.key} FROM {r.table}")} == expected, name
     for name, rid, column, value in plan.stored:
-        key = columns(name)[0][0]
-        assert h.query(f"SELECT {column} FROM {RESOURCES[name].table} WHERE {key} = ?", [rid]) == [(value,)]
+        r = RESOURCES[name]
+        assert h.query(f"SELECT {column} FROM {r.table} WHERE {r.key} = ?", [rid]) == [(value,)]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from conftest import RO_KEY, make_api
+from core.published import status_path, work_path
 from etl import warehouse as wh
 from etl.pager import PAGE_SIZE, Window, next_step, page_params, sdk_next_page
 from harness import Harness, Killed, assert_complete, snapshot, totals
@@ -23,8 +24,8 @@ def api_1500():
     return make_api(1500, seed=5)
 
 
-def test_full_sync_loads_exactly_what_the_sandbox_holds(api_1500, tmp_path, monkeypatch):
-    h = Harness(api_1500, tmp_path, monkeypatch, budget=50)
+def test_full_sync_loads_exactly_what_the_sandbox_holds(api_1500, tmp_path):
+    h = Harness(api_1500, tmp_path, budget=50)
     assert h.sync() == 0, h.stderr.getvalue()
     assert_complete(h)
     run = h.query("SELECT status, data_through, requests, rows, error FROM sync_runs")
@@ -42,11 +43,11 @@ def test_full_sync_loads_exactly_what_the_sandbox_holds(api_1500, tmp_path, monk
         == totals(api_1500)["disputes"]["count"]
     )
     assert "data through 2026-06-30 00:00:00 UTC" in h.stdout.getvalue()
-    assert not wh.work_path(h.path).with_name(h.path.name + ".publishing").exists()
+    assert not work_path(h.path).with_name(h.path.name + ".publishing").exists()
 
 
-def test_second_sync_with_nothing_new_costs_lookback_and_full_pages_only(api_1500, tmp_path, monkeypatch):
-    h = Harness(api_1500, tmp_path, monkeypatch)
+def test_second_sync_with_nothing_new_costs_lookback_and_full_pages_only(api_1500, tmp_path):
+    h = Harness(api_1500, tmp_path)
     assert h.sync() == 0
     first = h.requests
     h.requests = 0
@@ -74,9 +75,9 @@ def test_second_sync_with_nothing_new_costs_lookback_and_full_pages_only(api_150
     assert h.query("SELECT count(*) FROM sync_runs WHERE status = 'ok'")[0][0] == 2
 
 
-def test_advancing_the_clock_then_syncing_catches_changes_to_old_records(tmp_path, monkeypatch):
+def test_advancing_the_clock_then_syncing_catches_changes_to_old_records(tmp_path):
     api = make_api(1200, seed=9)
-    h = Harness(api, tmp_path, monkeypatch)
+    h = Harness(api, tmp_path)
     assert h.sync() == 0
     before = dict(h.query("SELECT subscription_id, status FROM subscriptions"))
     report = api.data.advance(int(timedelta(days=12).total_seconds() * 1000))
@@ -92,19 +93,16 @@ def test_advancing_the_clock_then_syncing_catches_changes_to_old_records(tmp_pat
 @pytest.fixture(scope="module")
 def reference_sync(api_1500, tmp_path_factory):
     """One uninterrupted sync of api_1500 (details of failed payments only): what every resumed sync must equal."""
-    with pytest.MonkeyPatch.context() as mp:
-        h = Harness(api_1500, tmp_path_factory.mktemp("reference"), mp)
-        assert h.sync() == 0
+    h = Harness(api_1500, tmp_path_factory.mktemp("reference"))
+    assert h.sync() == 0
     return h
 
 
 @pytest.mark.parametrize("moment", [0.002, 0.05, 0.3, 0.6, 0.85, 0.97])
-def test_a_killed_sync_resumes_without_holes_or_duplicates(
-    api_1500, reference_sync, tmp_path, monkeypatch, moment
-):
+def test_a_killed_sync_resumes_without_holes_or_duplicates(api_1500, reference_sync, tmp_path, moment):
     """Killed at a share of the requests of a whole sync: planning, windows, splits, payment details."""
     reference = reference_sync
-    h = Harness(api_1500, tmp_path / "killed", monkeypatch, kill_after=int(reference.requests * moment))
+    h = Harness(api_1500, tmp_path / "killed", kill_after=int(reference.requests * moment))
     with pytest.raises(Killed):
         h.sync()
     gc.collect()  # the dead run's connection goes away, as it would with the process
@@ -116,19 +114,19 @@ def test_a_killed_sync_resumes_without_holes_or_duplicates(
     assert statuses[-1] == "ok" and statuses[0] in ("interrupted", "ok")
 
 
-def test_faults_are_survived_and_the_result_is_complete(tmp_path, monkeypatch):
+def test_faults_are_survived_and_the_result_is_complete(tmp_path):
     config = FaultConfig(error_rate=0.15, truncate_rate=0.05, hang_rate=0.03, rate_429=0.05, seed=4)
     api = make_api(800, seed=3, faults=Faults(config))
-    h = Harness(api, tmp_path, monkeypatch)
+    h = Harness(api, tmp_path)
     assert h.sync() == 0, h.stderr.getvalue()
     assert_complete(h)
     requests, limited, retries = h.query("SELECT requests, rate_limited, retries FROM sync_runs")[0]
     assert limited > 0 and retries > limited
 
 
-def test_an_outage_fails_clearly_and_keeps_the_published_warehouse(tmp_path, monkeypatch):
+def test_an_outage_fails_clearly_and_keeps_the_published_warehouse(tmp_path):
     api = make_api(500, seed=2)
-    h = Harness(api, tmp_path, monkeypatch)
+    h = Harness(api, tmp_path)
     assert h.sync() == 0
     digest = hashlib.sha256(h.path.read_bytes()).hexdigest()
     api.faults.config.error_rate = 1.0
@@ -136,16 +134,16 @@ def test_an_outage_fails_clearly_and_keeps_the_published_warehouse(tmp_path, mon
     err = h.stderr.getvalue()
     assert "failed after 7 attempts" in err and "Nothing was published" in err and "Traceback" not in err
     assert hashlib.sha256(h.path.read_bytes()).hexdigest() == digest
-    status = json.loads(h.path.with_name(h.path.name + ".status.json").read_text())
+    status = json.loads(status_path(h.path).read_text())
     assert status["exit_code"] == 1 and "failed after 7 attempts" in status["problem"]
     api.faults.config.error_rate = 0.0
     assert h.sync() == 0
     assert [s for (s,) in h.query("SELECT status FROM sync_runs ORDER BY run_id")] == ["ok", "failed", "ok"]
 
 
-def test_a_resource_the_key_may_not_read_is_skipped_and_recorded(tmp_path, monkeypatch):
+def test_a_resource_the_key_may_not_read_is_skipped_and_recorded(tmp_path):
     api = make_api(400, seed=4, ro_denied=("balances/ledger",))
-    h = Harness(api, tmp_path, monkeypatch)
+    h = Harness(api, tmp_path)
     assert h.sync() == 0, h.stderr.getvalue()
     assert "ledger         skipped: The API key may not read /balances/ledger (403)" in h.stdout.getvalue()
     assert h.query("SELECT count(*) FROM ledger_entries")[0][0] == 0
@@ -153,19 +151,19 @@ def test_a_resource_the_key_may_not_read_is_skipped_and_recorded(tmp_path, monke
     assert "/balances/ledger" in h.query("SELECT skipped FROM sync_runs")[0][0]
 
 
-def test_a_refused_key_gets_a_message_about_test_and_live_keys(tmp_path, monkeypatch):
-    h = Harness(make_api(300), tmp_path, monkeypatch, key="sk_live_wrong_key_123456")
+def test_a_refused_key_gets_a_message_about_test_and_live_keys(tmp_path):
+    h = Harness(make_api(300), tmp_path, key="sk_live_wrong_key_123456")
     assert h.sync() == 1
     err = h.stderr.getvalue()
     assert "refused the key (401" in err and "test and live keys differ" in err
     assert "sk_live_wrong_key_123456" not in err + h.stdout.getvalue()
 
 
-def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkeypatch, reliability):
+def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, reliability):
     key = "sk_test_SECRETSECRET_0123456789"
     api = make_api(400, seed=6)
     api.keys[key] = "ro"
-    h = Harness(api, tmp_path, monkeypatch, key=key, budget=20)
+    h = Harness(api, tmp_path, key=key, budget=20)
     api.faults.config.error_rate = 0.1
     assert h.sync() == 0
     api.faults.config.error_rate = 1.0
@@ -203,9 +201,9 @@ def test_the_api_key_never_reaches_output_logs_or_the_warehouse(tmp_path, monkey
     )
 
 
-def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch, reliability):
+def test_only_get_requests_are_ever_sent(api_1500, tmp_path, reliability):
     api = make_api(300, seed=8)
-    h = Harness(api, tmp_path, monkeypatch, budget=30)
+    h = Harness(api, tmp_path, budget=30)
     assert h.sync() == 0
     stats = api.stats
     assert stats["requests"] == stats["method:GET"] == h.requests
@@ -217,8 +215,8 @@ def test_only_get_requests_are_ever_sent(api_1500, tmp_path, monkeypatch, reliab
     )
 
 
-def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path, monkeypatch):
-    h = Harness(make_api(300), tmp_path, monkeypatch)
+def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path):
+    h = Harness(make_api(300), tmp_path)
     held = wh.lock(h.path)
     try:
         assert h.sync() == 75
@@ -228,12 +226,12 @@ def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path, monkeypatch):
     assert h.sync() == 0
 
 
-def test_settings_problems_exit_2_with_one_line(tmp_path, monkeypatch):
-    h = Harness(make_api(300), tmp_path, monkeypatch)
-    monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "production")
+def test_settings_problems_exit_2_with_one_line(tmp_path):
+    h = Harness(make_api(300), tmp_path)
+    h.env["DODO_PAYMENTS_ENVIRONMENT"] = "production"
     assert h.sync() == 2
     assert h.stderr.getvalue().count("\n") == 1 and "DODO_PAYMENTS_ENVIRONMENT" in h.stderr.getvalue()
-    monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "test_mode")
+    h.env["DODO_PAYMENTS_ENVIRONMENT"] = "test_mode"
     assert h.sync(resources="payments,invoices") == 2 and "invoices" in h.stderr.getvalue()
 
 
@@ -275,13 +273,13 @@ def test_sdk_style_paging_loses_a_page_where_ours_does_not(api_1500):
         assert len(ours) == total
 
 
-def test_doctor_says_what_the_key_can_read(tmp_path, monkeypatch):
+def test_doctor_says_what_the_key_can_read(tmp_path):
     from etl import doctor
 
     api = make_api(300, ro_denied=("balances/ledger",))
-    h = Harness(api, tmp_path, monkeypatch)
+    h = Harness(api, tmp_path)
     lines = []
-    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append, env=h.env) == 1
     text = "\n".join(lines)
     assert (
         "ok   the key can read /payments" in text
@@ -291,23 +289,23 @@ def test_doctor_says_what_the_key_can_read(tmp_path, monkeypatch):
     assert h.sync() == 0
     lines.clear()
     api.ro_denied = frozenset()
-    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 0
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append, env=h.env) == 0
     assert "last published sync ok, data through 2026-06-30" in "\n".join(lines)
     api.faults.config.error_rate = 1.0
     assert h.sync() == 1  # nothing published, but doctor knows from <warehouse>.status.json
     api.faults.config.error_rate = 0.0
     lines.clear()
-    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append, env=h.env) == 1
     assert "FAIL the last sync" in "\n".join(lines) and "failed after 7 attempts" in "\n".join(lines)
-    monkeypatch.setenv("DODO_PAYMENTS_API_KEY", "sk_test_wrong")
+    h.env["DODO_PAYMENTS_API_KEY"] = "sk_test_wrong"
     lines.clear()
-    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append) == 1
+    assert doctor.run(argparse.Namespace(warehouse=str(h.path)), h.client, lines.append, env=h.env) == 1
     assert "test and live keys differ" in "\n".join(lines) and "sk_test_wrong" not in "\n".join(lines)
 
 
-def test_a_server_clock_jumping_back_never_moves_data_through_back(tmp_path, monkeypatch):
+def test_a_server_clock_jumping_back_never_moves_data_through_back(tmp_path):
     api = make_api(600, seed=8)
-    h = Harness(api, tmp_path, monkeypatch)
+    h = Harness(api, tmp_path)
     assert h.sync() == 0
     api.data.advance(int(timedelta(days=1).total_seconds() * 1000))
     api.faults.config.date_back_rate, api.faults.config.date_back_s = 1.0, 3 * 86400

@@ -1,6 +1,7 @@
 """Cron under load: syncs published back to back (the sandbox's clock moving between them) while reader
 threads, like Streamlit sessions, and a second process read the dashboard's data the way the dashboard
-does. No read may fail, every publish must be seen, and no sync may be blocked by the readers."""
+does (`core.published.read`). No read may fail, every publish must be seen, and no sync may be blocked
+by the readers."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 from processes import ROOT, sandbox, sync_process  # noqa: F401 (the fixture, asked for by name below)
 
-from dashboard import data
+from core.published import read
 
 RUNS = int(os.environ.get("CHAOS_PUBLISHES", "2"))
 READS = [
@@ -23,7 +24,7 @@ READS = [
 ]
 READER = """
 import os, sys
-from dashboard.data import read
+from core.published import read
 path, stop, errors, reads = sys.argv[1], sys.argv[2], 0, 0
 while not os.path.exists(stop):
     try:
@@ -43,7 +44,7 @@ def test_publishing_while_pages_read(sandbox, tmp_path, reliability):  # noqa: F
         while not stop.is_set():
             for sql in READS:
                 try:
-                    frame = data.read(str(warehouse), sql)
+                    frame = read(warehouse, sql)
                     reads[0] += 1
                     if "data_through" in sql:
                         seen.add(str(frame.iloc[0, 0]))

@@ -14,17 +14,14 @@ import os
 import resource
 import signal
 
-import duckdb
 import httpx
 import pytest
 from processes import start_sandbox, sync_process
 
-from harness import TABLE_OF
+from core.published import connect, lock_path
+from etl.resources import RESOURCES
 
 LIMITS = int(os.environ.get("CHAOS_DISK_LIMITS", "2"))  # 4 in `make chaos`
-TABLES = {
-    name: table for name, table in TABLE_OF.items() if name != "payment_details"
-}  # the sandbox's totals
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +38,7 @@ def digest(path) -> bytes:
 
 
 def lock_is_free(warehouse) -> bool:
-    with open(warehouse.with_name(warehouse.name + ".lock"), "a+") as f:
+    with open(lock_path(warehouse), "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -51,10 +48,10 @@ def lock_is_free(warehouse) -> bool:
 
 def complete(url, warehouse) -> bool:
     totals = httpx.get(f"{url}/_sandbox/totals", timeout=30).json()["resources"]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         return all(
-            con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == totals[name]["count"]
-            for name, table in TABLES.items()
+            con.execute(f"SELECT count(*) FROM {r.table}").fetchall()[0][0] == totals[name]["count"]
+            for name, r in RESOURCES.items()
         )
 
 

@@ -11,7 +11,8 @@ from datetime import UTC, timedelta
 import pytest
 
 from conftest import make_api
-from harness import TABLE_OF, Harness, assert_complete
+from etl.resources import RESOURCES
+from harness import Harness, assert_complete
 
 SEEDS = int(os.environ.get("CHAOS_STORM_SEEDS", "1"))
 STORMS = {
@@ -39,23 +40,20 @@ def lost(h: Harness) -> int:
     through = h.query("SELECT data_through FROM sync_runs ORDER BY run_id DESC LIMIT 1")[0][0]
     through_ms = int(through.astimezone(UTC).timestamp() * 1000)
     missing = 0
-    for resource, table in TABLE_OF.items():
-        if resource == "payment_details":
-            continue
-        expected = {r.id for r in h.api.data.collections[resource].records if r.created <= through_ms}
-        key = h.query(f"SELECT name FROM pragma_table_info('{table}') WHERE pk")[0][0]
-        missing += len(expected - {i for (i,) in h.query(f"SELECT {key} FROM {table}")})
+    for name, r in RESOURCES.items():
+        expected = {x.id for x in h.api.data.collections[name].records if x.created <= through_ms}
+        missing += len(expected - {i for (i,) in h.query(f"SELECT {r.key} FROM {r.table}")})
     return missing
 
 
 @pytest.mark.parametrize("storm", list(STORMS))
 def test_a_storm_ends_complete_or_with_a_clear_error_and_the_last_publish_intact(
-    storm, tmp_path, monkeypatch, reliability
+    storm, tmp_path, reliability
 ):
     outcomes = {"complete": 0, "clear error": 0}
     for seed in range(SEEDS):
         api = make_api(150, seed=20 + seed)
-        h = Harness(api, tmp_path / f"seed{seed}", monkeypatch, budget=20)
+        h = Harness(api, tmp_path / f"seed{seed}", budget=20)
         assert h.sync() == 0, h.stderr.getvalue()
         published = hashlib.sha256(h.path.read_bytes()).digest()
         api.data.advance(int(timedelta(days=2).total_seconds() * 1000))  # new records, changed statuses

@@ -10,10 +10,11 @@ import time
 
 from processes import sandbox, sync_process  # noqa: F401 (the fixture, asked for by name below)
 
-from harness import TABLE_OF, snapshot
+from etl.resources import TABLES as RAW_TABLES
+from harness import snapshot
 
 KILLS = int(os.environ.get("CHAOS_KILLS", "3"))
-TABLES = [*TABLE_OF.values(), "mrr_monthly", "revenue_daily", "subscription_mrr_segments"]
+TABLES = [*RAW_TABLES, "mrr_monthly", "revenue_daily", "subscription_mrr_segments"]
 
 
 def test_sigkill_at_random_moments_then_one_clean_run_equals_an_uninterrupted_sync(

@@ -1,0 +1,50 @@
+"""Payment details: the payment list lacks the decline code, tax and settlement, which one
+`GET /payments/{id}` per payment gives. Which payments need one, and fetching a batch of them."""
+
+import asyncio
+
+from core.errors import ApiError, ForbiddenError
+
+from .client import DodoClient
+
+BATCH = 100  # details fetched together, then committed together
+SKIPPED = "payment details"  # their name where the summary lists what was skipped
+
+
+def stale(con, budget: int) -> list[str]:
+    """Every failed payment without its detail (decline code and message), then others newest first
+    up to `budget`; a detail is stale too when the payment's status has moved since it was fetched.
+    Runs on the writer thread."""
+    where = (
+        "FROM payments p LEFT JOIN payment_details d USING (payment_id) "
+        "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)"
+    )
+    failed = con.execute(
+        f"SELECT payment_id {where} AND p.status = 'failed' ORDER BY p.created_at DESC"
+    ).fetchall()
+    others = con.execute(
+        f"SELECT payment_id {where} AND p.status IS DISTINCT FROM 'failed' "
+        "ORDER BY p.created_at DESC LIMIT ?",
+        [budget],
+    ).fetchall()
+    return [i for (i,) in failed + others]
+
+
+async def fetch(
+    client: DodoClient, ids: list[str], skipped: dict[str, str]
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The details of `ids` the API gives, and (id, why) for those it would not (404, or still failing
+    after the retries). A 403 marks them skipped in `skipped` at once, which the other batches check."""
+    missing = []
+
+    async def one(payment_id):
+        try:
+            return await client.get(f"/payments/{payment_id}")
+        except ForbiddenError:
+            skipped[SKIPPED] = "the key may not read /payments/{id} (403)"
+        except ApiError as exc:
+            missing.append((payment_id, str(exc)[:200]))
+        return None
+
+    got = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d is not None]
+    return got, missing

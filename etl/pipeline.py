@@ -1,0 +1,166 @@
+"""One sync as a library call, for the command line, the demo, the tests and the benchmarks: take the
+warehouse's lock, open the working copy, run the pass, rebuild and tie out the metric tables, finish
+the run's row in sync_runs, publish, and write the status file. It prints nothing: the caller says
+what happened (`etl/cli.py` is where a result becomes text)."""
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from core.errors import ApiError, ExitCode, TieOutError, WarehouseError
+from core.published import work_path
+from core.settings import Settings
+
+from . import bookkeeping, metrics
+from . import warehouse as wh
+from .bookkeeping import RunStatus
+from .client import DodoClient
+from .loader import Loader
+from .resources import RESOURCES
+from .sync import Outcome, Sync
+
+# called with what the pass has done so far and the client's counters, as windows and details land
+OnProgress = Callable[[Outcome, Counter], None]
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    resources: tuple[str, ...] = tuple(RESOURCES)  # names from RESOURCES, in its (dependency) order
+    full_refresh: bool = False  # re-read every record, not only what is new
+    since: datetime | None = None  # re-read records created at or after this instant
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    status: RunStatus  # OK, OK_WITH_REJECTS (published without some records) or FAILED (nothing published)
+    warehouse: Path  # the published file
+    outcome: Outcome | None  # what the pass did; None when the working copy could not even be opened
+    error: str | None = None  # why it failed, as sync_runs and the status file say
+    stats: Counter = field(default_factory=Counter)  # the client's: requests, rate_limited, retries, ...
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.status is RunStatus.OK else ExitCode.FAILED
+
+    @property
+    def problem(self) -> str | None:
+        """What the status file says went wrong, if anything."""
+        if self.status is RunStatus.OK_WITH_REJECTS and self.outcome is not None:
+            return f"{len(self.outcome.rejected)} records could not be loaded (the rest was published)"
+        return self.error
+
+
+def run_sync(
+    settings: Settings,
+    request: SyncRequest,
+    *,
+    client_factory: Callable[[Settings], DodoClient] = DodoClient,
+    progress: OnProgress | None = None,
+) -> SyncResult:
+    """One pass, published unless it failed. Raises LockHeld when another sync holds the lock and
+    WarehouseError when the lock cannot even be created; any later failure is in the result (and
+    in the status file beside the warehouse). `client_factory(settings)` makes the API client (tests
+    pass one that reaches an in-process sandbox)."""
+    held = wh.lock(settings.warehouse)
+    try:
+        result = _locked(settings, request, client_factory, progress)
+        bookkeeping.write_status(settings.warehouse, result.exit_code, result.problem)
+        return result
+    finally:
+        held.close()
+
+
+def _locked(
+    settings: Settings,
+    request: SyncRequest,
+    client_factory: Callable[[Settings], DodoClient],
+    progress: OnProgress | None,
+) -> SyncResult:
+    started = time.monotonic()
+    try:
+        con = wh.open_work(settings.warehouse)
+    except WarehouseError as exc:
+        return SyncResult(RunStatus.FAILED, settings.warehouse, None, str(exc))
+    client = client_factory(settings)
+
+    def report(out: Outcome) -> None:
+        if progress is not None:
+            progress(out, client.stats)
+
+    sync = Sync(settings, client, Loader(con), progress=report)
+    out = sync.out
+    error = _pass(settings, sync, request)
+    if not error:
+        error = _rebuild_metrics(settings, con, out.data_through)
+    status = RunStatus.FAILED if error else (RunStatus.OK_WITH_REJECTS if out.rejected else RunStatus.OK)
+    try:
+        bookkeeping.finish_run(
+            con,
+            out.run_id,
+            status,
+            client.stats,
+            fetched=out.fetched,
+            new=out.new,
+            skipped=out.skipped,
+            rejected=len(out.rejected),
+            error=error,
+        )
+        if not error:
+            wh.publish(con, settings.warehouse)
+    except WarehouseError as exc:
+        error = str(exc)
+    except (OSError, duckdb.Error) as exc:
+        error = _cannot_write(settings, exc)
+    finally:
+        con.close()  # (publish closed it already; closing twice is harmless)
+    return SyncResult(
+        RunStatus.FAILED if error else status,
+        settings.warehouse,
+        out,
+        error,
+        client.stats,
+        time.monotonic() - started,
+    )
+
+
+def _pass(settings: Settings, sync: Sync, request: SyncRequest) -> str | None:
+    """The pass; what ended it early, if anything (the working copy keeps the committed windows)."""
+
+    async def fetch() -> Outcome:
+        async with sync.client:
+            return await sync.run(list(request.resources), request.full_refresh, request.since)
+
+    try:
+        asyncio.run(fetch())
+    except ApiError as exc:
+        return str(exc)
+    except (OSError, duckdb.Error) as exc:
+        return _cannot_write(settings, exc)
+    except Exception as exc:  # noqa: BLE001 (reported as one line; the working copy keeps committed windows)
+        return f"unexpected {type(exc).__name__}: {exc}"
+    return None
+
+
+def _rebuild_metrics(settings: Settings, con, data_through: datetime) -> str | None:
+    try:
+        metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, data_through)
+        metrics.tie_out(con)
+    except TieOutError as exc:
+        return f"the metrics do not tie out: {exc}"
+    except duckdb.Error as exc:
+        return "rebuilding the metric tables failed: " + _cannot_write(settings, exc)
+    return None
+
+
+def _cannot_write(settings: Settings, exc: Exception) -> str:
+    return (
+        f"the working warehouse {work_path(settings.warehouse)} could not be written ({exc}): "
+        f"{wh.WRITE_HELP}; it resumes from the last committed window"
+    )

@@ -1,0 +1,197 @@
+"""etl/client.py: GET only, retries, backoff, the 429 hint and errors a merchant can act on. The client
+talks to an `httpx.MockTransport` with an injected clock and sleep: no network, no real sleeps."""
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from conftest import FakeClock
+from core.errors import ApiError, AuthError, ForbiddenError, NotFound
+from core.settings import Secret, Settings
+from etl.client import MAX_RETRIES, DodoClient, backoff, retry_hint
+
+KEY = "sk_test_Zq9XUNIQUEkeyVALUE4711"  # distinctive, so a leak is easy to spot
+
+
+SETTINGS = Settings(api_key=Secret(KEY), environment="test_mode", base_url="http://api.test")
+OK = {"items": [{"payment_id": "pay_1"}]}
+
+
+@dataclass
+class Outcome:
+    result: object  # the decoded JSON, or the ApiError raised
+    requests: list = field(default_factory=list)
+    sleeps: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+
+def call(replies, path="/payments", params=None) -> Outcome:
+    """One `DodoClient.get` against a transport answering `replies` in order (a Response, or an
+    exception class to raise), with a fake clock that only moves when the client sleeps."""
+    replies, out = list(replies), Outcome(None)
+    clock = FakeClock(1000.0)
+
+    async def sleep(seconds):
+        out.sleeps.append(seconds)
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        out.requests.append(request)
+        reply = replies.pop(0)  # an IndexError here means the client asked more often than expected
+        if isinstance(reply, type):
+            raise reply("no answer in time", request=request)
+        return reply
+
+    async def main():
+        transport = httpx.MockTransport(handler)
+        async with DodoClient(SETTINGS, transport, clock=clock, sleep=sleep, rng=random.Random(3)) as client:
+            try:
+                out.result = await client.get(path, params)
+            except ApiError as exc:
+                out.result = exc
+            out.stats = dict(client.stats)
+
+    asyncio.run(main())
+    assert [r.method for r in out.requests] == ["GET"] * len(out.requests)
+    assert not replies, "the client stopped before using every reply"
+    return out
+
+
+def error(status, code="X", message="m", headers=None):
+    return httpx.Response(status, json={"code": code, "message": message}, headers=headers)
+
+
+def test_client_sends_a_bearer_get_and_returns_json():
+    out = call([httpx.Response(200, json=OK)], params={"page_size": 100, "page_number": 0})
+    assert out.result == OK
+    (request,) = out.requests
+    assert request.method == "GET"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert request.url == httpx.URL("http://api.test/payments?page_size=100&page_number=0")
+    assert out.sleeps == []
+
+
+def test_client_has_no_way_to_write():
+    for name in ("post", "put", "patch", "delete", "request", "send", "stream"):
+        assert not hasattr(DodoClient, name), name
+
+
+def test_client_retries_503_then_returns_json():
+    out = call([error(503), httpx.Response(200, json=OK)])
+    assert out.result == OK
+    assert len(out.requests) == 2
+    assert out.stats["retries"] == 1 and out.stats["status:503"] == 1
+    (slept,) = out.sleeps
+    assert 0.375 <= slept <= 0.5  # backoff(0): 0.5 s with jitter in [0.75, 1]
+
+
+@pytest.mark.parametrize(
+    "headers, hint",
+    [({"retry-after-ms": "1500"}, 1.5), ({"Retry-After": "2"}, 2.0), ({"retry-after": "0"}, 0.0)],
+)
+def test_client_honours_the_429_hint(headers, hint):
+    out = call([error(429, "TOO_MANY_REQUESTS", headers=headers), httpx.Response(200, json=OK)])
+    assert out.result == OK
+    assert out.sleeps == [hint]
+    assert out.stats["rate_limited"] == 1
+    assert len(out.requests) == 2
+
+
+def test_client_waits_out_a_long_retry_after_before_the_next_request():
+    out = call([error(429, headers={"Retry-After": "120"}), httpx.Response(200, json=OK)])
+    assert out.result == OK
+    assert sum(out.sleeps) == pytest.approx(120.0)
+    assert out.stats["rate_limited"] == 1
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"items": [{"payment_id": "pay_1"', b"", b"<html>oops</html>", b"\xff\xfe{"]
+)
+def test_client_retries_a_broken_json_200(body):
+    broken = httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    out = call([broken, httpx.Response(200, json=OK)])
+    assert out.result == OK
+    assert len(out.requests) == 2 and out.stats["retries"] == 1
+
+
+@pytest.mark.parametrize("exc", [httpx.ReadTimeout, httpx.ConnectTimeout, httpx.ConnectError])
+def test_client_retries_timeouts_and_transport_errors(exc):
+    out = call([exc, exc, httpx.Response(200, json=OK)])
+    assert out.result == OK
+    assert len(out.requests) == 3 and len(out.sleeps) == 2
+
+
+def test_client_gives_up_after_max_retries_plus_one():
+    out = call([error(503)] * (MAX_RETRIES + 1))
+    assert isinstance(out.result, ApiError) and not isinstance(out.result, AuthError | NotFound)
+    message = str(out.result)
+    assert f"failed after {MAX_RETRIES + 1} attempts" in message
+    assert "/payments" in message and "HTTP 503" in message
+    assert len(out.requests) == MAX_RETRIES + 1
+    assert len(out.sleeps) == MAX_RETRIES
+    assert KEY not in message
+
+
+def test_client_gives_up_after_timeouts_saying_so():
+    out = call([httpx.ReadTimeout] * (MAX_RETRIES + 1))
+    assert "failed after" in str(out.result) and "ReadTimeout" in str(out.result)
+
+
+def test_client_401_explains_test_and_live_keys():
+    out = call([error(401, "UNAUTHORIZED", "You are not authorised to perform this action.")])
+    assert type(out.result) is AuthError
+    message = str(out.result)
+    assert "test and live" in message and "DODO_PAYMENTS_API_KEY" in message and "test_mode" in message
+    assert KEY not in message
+    assert len(out.requests) == 1
+
+
+def test_client_403_names_the_path():
+    out = call([error(403, "FORBIDDEN")], path="/disputes")
+    assert type(out.result) is ForbiddenError
+    assert out.result.path == "/disputes" and "/disputes" in str(out.result)
+    assert len(out.requests) == 1
+
+
+def test_client_404_is_not_found():
+    out = call([error(404, "NOT_FOUND", "no such payment")], path="/payments/pay_x")
+    assert type(out.result) is NotFound
+    assert "/payments/pay_x" in str(out.result)
+    assert len(out.requests) == 1
+
+
+def test_client_422_is_not_retried():
+    out = call([error(422, "INVALID_REQUEST", "page_size must be at most 100")])
+    assert type(out.result) is ApiError
+    assert "422" in str(out.result) and "page_size must be at most 100" in str(out.result)
+    assert len(out.requests) == 1 and out.sleeps == []
+
+
+def test_backoff_follows_the_sdk_schedule_with_jitter():
+    for n in range(12):
+        cap = min(0.5 * 2**n, 8.0)
+        values = [backoff(n, random.Random(seed)) for seed in range(200)]
+        assert all(0.75 * cap <= v <= cap for v in values), n
+        assert max(values) - min(values) > 0.1 * cap  # there is jitter
+    assert 6.0 <= backoff(30, random.Random(0)) <= 8.0
+
+
+def test_retry_hint_parses_seconds_ms_and_dates():
+    assert retry_hint(httpx.Headers({"retry-after": "3"})) == 3.0
+    assert retry_hint(httpx.Headers({"retry-after": "1.5"})) == 1.5
+    assert retry_hint(httpx.Headers({"retry-after-ms": "250"})) == 0.25
+    assert retry_hint(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
+    assert retry_hint(httpx.Headers({"retry-after-ms": "soon", "retry-after": "9"})) == 9.0
+    assert retry_hint(httpx.Headers({"retry-after": "-4"})) == 0.0
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    assert 115.0 <= retry_hint(httpx.Headers({"retry-after": soon})) <= 121.0
+    past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
+    assert retry_hint(httpx.Headers({"retry-after": past})) == 0.0
+    assert retry_hint(httpx.Headers({"retry-after": "whenever"})) is None
+    assert retry_hint(httpx.Headers({})) is None
