@@ -7,6 +7,7 @@ from dashboard import ui
 st.set_page_config(page_title="Dodo Analytics", page_icon=":bar_chart:", layout="wide")
 if not ui.password_ok():
     st.stop()
+settings = ui.settings()  # a bad setting stops here, said in one line
 pages = [
     st.Page("views/overview.py", title="Overview", default=True),
     st.Page("views/revenue.py", title="Revenue"),
@@ -16,5 +17,5 @@ pages = [
     st.Page("views/exports.py", title="Exports"),
 ]
 page = st.navigation(pages)
-ui.sidebar()
+ui.sidebar(settings)
 page.run()

@@ -1,7 +1,7 @@
 """`dodo-analytics dashboard` (serve the dashboard) and `dodo-analytics export` (the dashboard's CSV
-files, headless, for cron)."""
+files, headless, for cron). Both check the settings first: a bad one ends the command with its
+one-line message and exit code 2 before anything starts."""
 
-import os
 import subprocess
 import sys
 from datetime import date
@@ -9,14 +9,17 @@ from pathlib import Path
 
 import duckdb
 
-from core.settings import DEFAULT_WAREHOUSE
-from dashboard import exports
+from core import published
+from core.errors import ExitCode, SettingsError
+from core.settings import Settings
 from dashboard.server import streamlit_command
+from reports import exports
 
 
 def add_parsers(sub) -> None:
+    # --warehouse wins over DODO_ANALYTICS_WAREHOUSE, then the default (core.settings)
     p = sub.add_parser("dashboard", help="serve the dashboard over an existing warehouse")
-    p.add_argument("--warehouse", default=os.environ.get("DODO_ANALYTICS_WAREHOUSE") or DEFAULT_WAREHOUSE)
+    p.add_argument("--warehouse")
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
@@ -34,42 +37,55 @@ def add_parsers(sub) -> None:
         help="only these products (repeatable; payments and subscriptions)",
     )
     e.add_argument("--out", required=True, help="the CSV file to write")
-    e.add_argument("--warehouse", default=os.environ.get("DODO_ANALYTICS_WAREHOUSE") or DEFAULT_WAREHOUSE)
+    e.add_argument("--warehouse")
+
+
+def _settings(command: str, warehouse: str | None) -> Settings | None:
+    """The settings, or None once a bad one has been said (the caller exits with code 2)."""
+    try:
+        return Settings.from_env(warehouse=warehouse, api=False)
+    except SettingsError as exc:
+        print(f"dodo-analytics {command}: {exc}", file=sys.stderr)
+        return None
 
 
 def serve(args) -> int:
-    if not Path(args.warehouse).exists():
+    settings = _settings("dashboard", args.warehouse)
+    if settings is None:
+        return ExitCode.USAGE
+    if not settings.warehouse.exists():
         print(
-            f"dodo-analytics dashboard: no warehouse at {args.warehouse}; the dashboard will say so until "
-            "`dodo-analytics sync` publishes one",
+            f"dodo-analytics dashboard: no warehouse at {settings.warehouse}; the dashboard will say so "
+            "until `dodo-analytics sync` publishes one",
             file=sys.stderr,
         )
-    cmd, env = streamlit_command(args.warehouse, args.host, args.port)
+    cmd, env = streamlit_command(settings.warehouse, args.host, args.port)
     print(f"Dashboard: http://{args.host}:{args.port}", flush=True)
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
-        return 0
+        return ExitCode.OK
 
 
 def export(args) -> int:
+    settings = _settings("export", args.warehouse)
+    if settings is None:
+        return ExitCode.USAGE
     try:
         start = date.fromisoformat(args.start) if args.start else None
         end = date.fromisoformat(args.end) if args.end else None  # up to the newest record
     except ValueError as exc:
         print(f"dodo-analytics export: --from/--to must be dates such as 2026-01-31 ({exc})", file=sys.stderr)
-        return 2
-    if not Path(args.warehouse).exists():
+        return ExitCode.USAGE
+    path = settings.warehouse
+    if not path.exists():
         print(
-            f"dodo-analytics export: no warehouse at {args.warehouse}; run `dodo-analytics sync` first",
-            file=sys.stderr,
+            f"dodo-analytics export: no warehouse at {path}; run `dodo-analytics sync` first", file=sys.stderr
         )
-        return 1
+        return ExitCode.FAILED
     try:
-        with duckdb.connect(":memory:") as con:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("ATTACH ? AS w (READ_ONLY)", [args.warehouse])
-            con.execute("USE w")
+        # one connection for the time zone and the rows: both from the same published file
+        with published.connect(path) as con:
             timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
             body = exports.build(
                 args.what,
@@ -82,16 +98,16 @@ def export(args) -> int:
             )
     except duckdb.Error as exc:
         print(
-            f"dodo-analytics export: cannot read {args.warehouse} ({exc}); run `dodo-analytics sync` to "
+            f"dodo-analytics export: cannot read {path} ({exc}); run `dodo-analytics sync` to "
             "publish a complete warehouse",
             file=sys.stderr,
         )
-        return 1
+        return ExitCode.FAILED
     try:
         Path(args.out).write_bytes(body)
     except OSError as exc:
         print(f"dodo-analytics export: cannot write {args.out}: {exc}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     rows = body.count(b"\n") - 1
     print(f"Wrote {args.out} ({rows:,} rows)")
-    return 0
+    return ExitCode.OK

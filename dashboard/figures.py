@@ -3,7 +3,7 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.exports import exponent
+from reports.money import exponent
 
 
 def _scale(values: pd.Series, currency: str) -> pd.Series:

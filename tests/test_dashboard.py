@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import exports
+from core.published import read
 from etl import metrics
 from etl import warehouse as wh
+from reports import exports, failures, money, overview, revenue, subscriptions
+from reports.filters import Filters
+from reports.query import Chart, bind, names
 from test_metrics import NOW, build
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -117,12 +120,12 @@ def test_a_password_gates_every_page(warehouse, monkeypatch, tmp_path):
 
 # -- CSV builders ------------------------------------------------------------------------------------
 def test_amounts_use_each_currencys_decimals():
-    assert exports.major(123456, "USD") == "1234.56"
-    assert exports.major(1500, "JPY") == "1500"
-    assert exports.major(2763, "KWD") == "2.763"
-    assert exports.major(-200, "EUR") == "-2.00"
-    assert exports.major(1234.5, "USD") == "12.34" and exports.major(1235.5, "USD") == "12.36"  # half to even
-    assert exports.major(None, "USD") is None
+    assert money.major(123456, "USD") == "1234.56"
+    assert money.major(1500, "JPY") == "1500"
+    assert money.major(2763, "KWD") == "2.763"
+    assert money.major(-200, "EUR") == "-2.00"
+    assert money.major(1234.5, "USD") == "12.34" and money.major(1235.5, "USD") == "12.36"  # half to even
+    assert money.major(None, "USD") is None
 
 
 def test_formula_injection_is_neutralised_under_pandas_string_dtypes(reliability):
@@ -330,30 +333,33 @@ def test_no_page_shows_data_before_the_password(warehouse, monkeypatch, page, re
     )
 
 
+def quarter(currency: str = "USD", grain: str = "day") -> Filters:
+    """The filters of the fixture's first quarter, every product."""
+    return Filters(currency, (), date(2026, 1, 1), date(2026, 3, 31), "UTC", grain)
+
+
+def behind(warehouse, chart: Chart, filters: Filters, **more) -> pd.DataFrame:
+    """The records behind picked points, asked for as ui.chart asks for them."""
+    return read(warehouse, chart.records, bind(chart.records, chart.values(filters, **more)))
+
+
 def test_the_records_behind_a_clicked_point(warehouse):
-    from dashboard import ui
-    from dashboard.data import read
+    def ids(chart, filters, **more):
+        return sorted(behind(warehouse, chart, filters, **more).iloc[:, 0])
 
-    def ids(sql, params):
-        return sorted(read(str(warehouse), sql, params).iloc[:, 0])
-
-    assert ids(ui.PAYMENTS_IN_PERIODS, ("day", ["2026-02-10"], "USD", [])) == ["pB1"]
-    assert ids(ui.PAYMENTS_IN_PERIODS, ("month", ["2026-02-01"], "USD", [])) == [
+    assert ids(overview.REVENUE, quarter(), picked=["2026-02-10"]) == ["pB1"]
+    assert ids(revenue.VOLUME, quarter(grain="month"), picked=["2026-02-01"]) == [
         "pA2",
         "pB1",
         "pC1b",
         "pC2b",
         "pD3",
     ]
-    assert ids(ui.FAILED_WITH_CODES, ("EUR", [], "2026-01-01", "2026-03-31", ["INSUFFICIENT_FUNDS"])) == [
-        "pE2"
-    ]
-    assert ids(ui.FAILED_WITH_CODES, ("USD", [], "2026-01-01", "2026-03-31", ["unknown"])) == ["pA0"]
-    behind = read(str(warehouse), ui.SUBSCRIPTIONS_AT_MONTH_END, ("USD", [], ["2026-03-01"]))
+    assert ids(failures.REASONS, quarter("EUR"), picked=["INSUFFICIENT_FUNDS"]) == ["pE2"]
+    assert ids(failures.REASONS, quarter(), picked=["unknown"]) == ["pA0"]
+    rows = behind(warehouse, subscriptions.MRR_AND_ARR, quarter(), picked=["2026-03-01"])
     # the five subscriptions paying at the end of March, 5500 in all
-    assert (
-        sorted(behind["subscription_id"]) == ["sA", "sB", "sC1", "sD", "sH2"] and behind["mrr"].sum() == 5500
-    )
+    assert sorted(rows["subscription_id"]) == ["sA", "sB", "sC1", "sD", "sH2"] and rows["mrr"].sum() == 5500
 
 
 def test_exporting_customers_ignores_the_currency(warehouse, tmp_path):
@@ -466,35 +472,27 @@ def test_exports_follow_the_product_filter(warehouse, tmp_path):
 
 
 def test_the_records_behind_the_other_charts(warehouse):
-    from dashboard import ui
-    from dashboard.data import read
+    def first(chart, filters, picked):
+        return sorted(behind(warehouse, chart, filters, picked=picked).iloc[:, 1])
 
-    def first(sql, params):
-        return sorted(read(str(warehouse), sql, params).iloc[:, 1])
-
-    assert first(ui.CHURNED_IN_MONTHS, ("USD", ["2026-02-01"])) == ["H"]
-    assert first(ui.CUSTOMERS_MOVING_IN_MONTHS, ("USD", ["2026-03-01"])) == [
+    assert first(subscriptions.CHURN_TYPES, quarter(), ["2026-02-01"]) == ["H"]
+    assert first(subscriptions.CHURN_RATES, quarter(), ["2026-03-01"]) == [
         "C",
         "H",
     ]  # contraction, reactivation
-    assert first(ui.DISPUTES_IN_MONTHS, ("USD", ["2026-03-01"])) == ["pD4"]
-    assert first(ui.FAILED_RENEWALS_IN_MONTHS, ("EUR", ["2026-02-01"])) == [
-        pd.Timestamp("2026-02-10", tz="UTC")
-    ]
-    assert first(ui.REFUNDS_IN_PERIODS, ("month", ["2026-02-01"], "USD")) == ["pA2"]
-    weekly = read(
-        str(warehouse), ui.PAYMENTS_IN_WEEKS, ("EUR", [], ["2026-02-09"])
+    assert first(failures.DISPUTES, quarter(), ["2026-03-01"]) == ["pD4"]
+    assert first(failures.RECOVERY, quarter("EUR"), ["2026-02-01"]) == [pd.Timestamp("2026-02-10", tz="UTC")]
+    assert first(revenue.LOSSES, quarter(grain="month"), ["2026-02-01"]) == ["pA2"]
+    weekly = behind(
+        warehouse, failures.WEEKLY, quarter("EUR"), picked=["2026-02-09"]
     )  # the week of Monday Feb 9
     assert list(weekly["payment_id"]) == ["pE2"]
 
 
 def test_the_records_behind_the_attribute_bars(warehouse):
-    from dashboard import ui
-    from dashboard.data import read
-
     def ids(status, field, picked):
-        params = ("USD", [], status, "2026-01-01", "2026-03-31", field, picked)
-        return sorted(read(str(warehouse), ui.PAYMENTS_BY, params)["payment_id"])
+        chart = {"succeeded": revenue.SPLIT, "failed": failures.SPLIT}[status]
+        return sorted(behind(warehouse, chart, quarter(), by=field, picked=picked)["payment_id"])
 
     assert (
         ids("succeeded", "kind", ["one-time"]) == []
@@ -504,13 +502,12 @@ def test_the_records_behind_the_attribute_bars(warehouse):
     assert ids("succeeded", "product", ["pdt_x"]) == ids(
         "succeeded", "kind", ["recurring"]
     )  # no products table rows
+    by_product = behind(warehouse, revenue.BY_PRODUCT, quarter(), picked=["pdt_x"])
+    assert sorted(by_product["payment_id"]) == ids("succeeded", "kind", ["recurring"])
 
 
 def test_the_customers_behind_a_cohort_cell(warehouse):
-    from dashboard import ui
-    from dashboard.data import read
-
-    rows = read(str(warehouse), ui.COHORT_CUSTOMERS, (1, "USD", "2026-01"))
+    rows = behind(warehouse, subscriptions.COHORTS, quarter(), months=1, cohort="2026-01")
     # January's cohort (A, C, D, H) one month on: H is not paying at the end of February
     assert sorted(rows["customer_id"]) == ["A", "C", "D", "H"]
     assert dict(zip(rows["customer_id"], rows["mrr_at_month_end"], strict=True))["H"] == 0
@@ -521,9 +518,90 @@ def test_fees_come_from_the_ledger_or_are_unavailable(warehouse, synced, monkeyp
     assert metric(open_page(PAGES[1]), "Fees") == "unavailable"
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(synced))
     at = open_page(PAGES[1], currency="USD", preset="All time")
-    from dashboard.data import read
-
     fees = read(
         str(synced), "SELECT sum(fees) - sum(fee_reversals) FROM fees_daily WHERE currency = 'USD'"
     ).iloc[0, 0]
     assert fees > 0 and metric(at, "Fees (ledger)") == f"{fees / 100:,.2f} USD"
+
+
+# -- the read side: named parameters, filters, settings ----------------------------------------------
+def test_a_query_is_given_only_the_names_it_uses():
+    sql = "SELECT $currency AS c, '$not_a_name' AS t WHERE $currency = $currency AND day <= $end"
+    assert names(sql) == {"currency", "end"}
+    assert bind(sql, {**quarter().params(), "picked": ["x"]}) == {"currency": "USD", "end": date(2026, 3, 31)}
+    with pytest.raises(KeyError, match=r"\$end"):
+        bind(sql, {"currency": "USD"})
+
+
+def test_filters_give_the_named_parameters_and_the_period_before():
+    f = Filters("EUR", ("pdt_x",), None, date(2026, 3, 31), "Europe/Berlin")
+    assert f.params() == {
+        "currency": "EUR",
+        "products": ["pdt_x"],
+        "start": date(1970, 1, 1),  # all time
+        "end": date(2026, 3, 31),
+        "timezone": "Europe/Berlin",
+        "grain": "day",
+    }
+    before = quarter().previous()  # Jan 1 to Mar 31 is 90 days: the 90 days before
+    assert (before.start, before.end) == (date(2025, 10, 3), date(2025, 12, 31))
+
+
+def _queries():
+    """Every statement of the read side's pages: (name, SQL)."""
+    from reports import filters, records, status
+
+    for module in (overview, revenue, subscriptions, failures, records, filters, status):
+        for name, value in vars(module).items():
+            if isinstance(value, Chart):
+                yield f"{module.__name__}.{name}", value.sql
+                yield f"{module.__name__}.{name}.records", value.records
+            elif name.isupper() and isinstance(value, str) and "SELECT" in value:
+                yield f"{module.__name__}.{name}", value
+
+
+def test_every_query_runs_with_named_parameters_only(warehouse):
+    values = {
+        **quarter().params(),
+        "picked": [],
+        "by": "kind",
+        "status": "failed",
+        "months": 1,
+        "cohort": "2026-01",
+        "month": date(2026, 3, 1),
+        "search": "%",
+        "statuses": [],
+    }
+    queries = dict(_queries())
+    assert len(queries) > 40
+    for name, sql in queries.items():
+        assert "?" not in sql, name  # positional parameters would be bound in whatever order a caller picks
+        read(warehouse, sql, bind(sql, values))  # DuckDB refuses a parameter a statement does not use
+
+
+def test_a_bad_setting_stops_the_dashboard_with_one_line(warehouse, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("DODO_ANALYTICS_STALE_HOURS", "soon")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception and not at.title and not at.metric and not at.sidebar.selectbox
+    assert [e.value for e in at.error] == [
+        "DODO_ANALYTICS_STALE_HOURS must be a whole number between 1 and 8760 (got 'soon')"
+    ]
+
+
+def test_the_commands_refuse_a_bad_setting_before_starting(warehouse, tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    import dodo_cli
+
+    monkeypatch.setenv("DODO_PAYMENTS_ENVIRONMENT", "production")
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: pytest.fail("the dashboard was started"))
+    assert dodo_cli.main(["dashboard", "--warehouse", str(warehouse)]) == 2
+    assert "dodo-analytics dashboard: DODO_PAYMENTS_ENVIRONMENT must be" in capsys.readouterr().err
+    out = tmp_path / "payments.csv"
+    assert (
+        dodo_cli.main(["export", "--what", "payments", "--out", str(out), "--warehouse", str(warehouse)]) == 2
+    )
+    assert "dodo-analytics export: DODO_PAYMENTS_ENVIRONMENT must be" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,20 +1,17 @@
 import streamlit as st
 
-from dashboard import data, exports, ui
+from dashboard import data, ui
+from reports import exports
 
-info = ui.header("Exports")
-if info is None:
-    st.stop()
-cur, start, end = info["currency"], info["start"], info["end"]
+filters, _ = ui.header("Exports")
+cur, start, end = filters.currency, filters.start, filters.end
 st.caption(
     f"CSV for finance: the whole filtered set ({cur}, {start or 'all time'} to {end}, days in "
-    f"{info['timezone']}), amounts in major units with each currency's decimals, UTF-8 with a BOM."
+    f"{filters.timezone}), amounts in major units with each currency's decimals, UTF-8 with a BOM."
 )
 what = st.selectbox("Export", list(exports.EXPORTS), format_func=lambda w: w.replace("_", " ").capitalize())
-body = data.export_csv(
-    what, start, end, None if what == "customers" else cur, info["timezone"], info["products"]
-)
-if info["products"] and what not in ("payments", "subscriptions"):
+body = data.export_csv(what, filters)
+if filters.products and what not in exports.WITH_PRODUCT:
     st.caption("This export has no product: the product filter does not apply to it.")
 st.download_button(
     f"Download {what}.csv", body, file_name=f"{what}-{cur}-{start or 'all'}-{end}.csv", mime="text/csv"

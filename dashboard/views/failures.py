@@ -1,24 +1,11 @@
 import streamlit as st
 
 from dashboard import data, figures, ui
+from reports import failures
 
-info = ui.header("Failures")
-if info is None:
-    st.stop()
-cur, start, end, prods = info["currency"], info["start"] or data.EPOCH_DAY, info["end"], info["products"]
-daily = data.query(
-    "SELECT date_trunc('week', day)::DATE AS week, sum(succeeded) succeeded, sum(failed) failed, "
-    "sum(other) other, sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) success_rate, "
-    "sum(failed) / nullif(sum(succeeded) + sum(failed), 0) failure_rate "
-    "FROM payment_outcomes_daily_by_product WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) "
-    "AND day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-    (cur, prods, start, end),
-)
-unknown = data.query(
-    "SELECT count(*) n FROM counted_payments WHERE status = 'failed' AND error_code IS NULL "
-    "AND currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND local_day BETWEEN ? AND ?",
-    (cur, prods, start, end),
-).iloc[0]["n"]
+filters, status = ui.header("Failures")
+daily = data.rows(failures.WEEKLY, filters)
+unknown = data.query(failures.UNKNOWN_REASON, filters.params()).iloc[0]["n"]
 totals = daily[["succeeded", "failed", "other"]].sum()
 final = totals["succeeded"] + totals["failed"]
 c = st.columns(4)
@@ -32,26 +19,12 @@ weekly = figures.lines(
     {"success_rate": "Success rate", "failure_rate": "Failure rate"},
     title="Payment outcomes by week",
 )
-ui.chart(weekly, "outcomes_weekly", ui.PAYMENTS_IN_WEEKS, lambda weeks: (cur, prods, weeks))
-reasons = data.query(
-    "SELECT coalesce(c.error_code, 'unknown') error_code, any_value(t.decline_type) decline_type, "
-    "count(*) failed, sum(total_amount) amount FROM counted_payments c "
-    "LEFT JOIN (SELECT DISTINCT error_code, decline_type FROM failures_by_reason) t "
-    "ON t.error_code = coalesce(c.error_code, 'unknown') WHERE c.status = 'failed' AND currency = ? "
-    "AND product_ok(c.product_id, ?::VARCHAR[]) AND local_day BETWEEN ? AND ? GROUP BY 1 "
-    "ORDER BY failed DESC",
-    (cur, prods, start, end),
-)
+ui.chart(weekly, "outcomes_weekly", failures.WEEKLY, filters)
+reasons = data.rows(failures.REASONS, filters)
 codes = figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
-ui.chart(codes, "failure_codes", ui.FAILED_WITH_CODES, lambda picked: (cur, prods, start, end, picked))
+ui.chart(codes, "failure_codes", failures.REASONS, filters)
 st.dataframe(reasons, hide_index=True)
-by = data.query(
-    "SELECT coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
-    "count(*) failed FROM counted_payments c LEFT JOIN payment_details d USING (payment_id) "
-    "WHERE c.status = 'failed' AND currency = ? AND product_ok(c.product_id, ?::VARCHAR[]) "
-    "AND local_day BETWEEN ? AND ? GROUP BY ALL",
-    (cur, prods, start, end),
-)
+by = data.rows(failures.SPLIT, filters)
 left, right = st.columns(2)
 for column, field, title in (
     (left, "method", "By payment method"),
@@ -61,22 +34,23 @@ for column, field, title in (
     ui.chart(
         figures.bars(part, field, {"failed": "Failed"}, title=title),
         f"failures_by_{field}",
-        ui.PAYMENTS_BY,
-        lambda picked, f=field: (cur, prods, "failed", start, end, f, picked),
+        failures.SPLIT,
+        filters,
         where=column,
+        by=field,
     )
-if prods:
+if filters.products:
     st.caption("Recovery and disputes below are for the whole business, not the selected products.")
-recovery = data.query("SELECT * FROM recovery_monthly WHERE currency = ? ORDER BY month", (cur,))
+recovery = data.rows(failures.RECOVERY, filters)
 recovered = figures.lines(
     recovery,
     "month",
     {"recovery_rate": "Recovery rate"},
-    title=f"Renewal failures recovered within {info['recovery_days']} days",
+    title=f"Renewal failures recovered within {status.recovery_days} days",
 )
-ui.chart(recovered, "recovery", ui.FAILED_RENEWALS_IN_MONTHS, lambda months: (cur, months))
-disputes = data.query("SELECT * FROM dispute_activity_monthly WHERE currency = ? ORDER BY month", (cur,))
+ui.chart(recovered, "recovery", failures.RECOVERY, filters)
+disputes = data.rows(failures.DISPUTES, filters)
 opened = figures.bars(
     disputes, "month", {"disputes_opened": "Opened", "disputes_lost_count": "Lost"}, title="Disputes"
 )
-ui.chart(opened, "disputes", ui.DISPUTES_IN_MONTHS, lambda months: (cur, months))
+ui.chart(opened, "disputes", failures.DISPUTES, filters)

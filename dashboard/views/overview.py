@@ -1,51 +1,28 @@
-from datetime import timedelta
-
 import streamlit as st
 
 from dashboard import data, figures, ui
+from reports import overview, subscriptions
+from reports.money import missing, money
+from reports.overview import change
 
-info = ui.header("Overview")
-if info is None:
-    st.stop()
-cur, start, end, prods = info["currency"], info["start"] or data.EPOCH_DAY, info["end"], info["products"]
-previous = (start - (end - start) - timedelta(days=1), start - timedelta(days=1))
-
-SUMS = (
-    "SELECT sum(gross_volume) g, sum(net_volume) n FROM revenue_daily_by_product WHERE currency = ? "
-    "AND product_ok(product_id, ?::VARCHAR[]) AND day BETWEEN ? AND ?"
-)
-now = data.query(SUMS, (cur, prods, start, end)).iloc[0]
-before = data.query(SUMS, (cur, prods, *previous)).iloc[0]
-mrr = ui.mrr_trend(cur, prods)
-churn = data.query(
-    "SELECT month, customer_churn_rate FROM churn_monthly WHERE currency = ? "
-    "AND month < date_trunc('month', ?::DATE) AND customer_churn_rate IS NOT NULL "
-    "ORDER BY month DESC LIMIT 2",
-    (cur, end),
-)
-outcomes = (
-    "SELECT sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) r FROM payment_outcomes_daily_by_product "
-    "WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND day BETWEEN ? AND ?"
-)
-rate, rate_before = (
-    data.query(outcomes, (cur, prods, a, b)).iloc[0]["r"] for a, b in ((start, end), previous)
-)
-
-
-def change(a, b) -> str | None:
-    return (
-        None if ui.missing(a) or ui.missing(b) or not b else f"{(a - b) / abs(b):+.1%} vs the period before"
-    )
-
+filters, _ = ui.header("Overview")
+cur = filters.currency
+before = filters.previous()
+now = data.query(overview.SUMS, filters.params()).iloc[0]
+earlier_sums = data.query(overview.SUMS, before.params()).iloc[0]
+mrr_chart = subscriptions.mrr_trend(filters)
+mrr = data.rows(mrr_chart, filters)
+churn = data.query(overview.CHURN, filters.params())
+rate, rate_before = (data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (filters, before))
 
 c = st.columns(6)
-c[0].metric("Gross volume", ui.money(now["g"] or 0, cur), change(now["g"], before["g"]))
-c[1].metric("Net volume", ui.money(now["n"] or 0, cur), change(now["n"], before["n"]))
+c[0].metric("Gross volume", money(now["g"] or 0, cur), change(now["g"], earlier_sums["g"]))
+c[1].metric("Net volume", money(now["n"] or 0, cur), change(now["n"], earlier_sums["n"]))
 if not mrr.empty:
     last, earlier = mrr.iloc[-1], (mrr.iloc[-2] if len(mrr) > 1 else None)
     c[2].metric(
         "MRR",
-        ui.money(last["mrr_end"], cur),
+        money(last["mrr_end"], cur),
         None if earlier is None else change(last["mrr_end"], earlier["mrr_end"]),
     )
     c[3].metric(
@@ -53,7 +30,7 @@ if not mrr.empty:
         f"{last['customers_end']:,}",
         None if earlier is None else f"{last['customers_end'] - earlier['customers_end']:+,}",
     )
-if prods:
+if filters.products:
     c[4].caption("Customer churn is measured over the whole business, not per product.")
 elif not churn.empty:
     c[4].metric(
@@ -66,18 +43,13 @@ elif not churn.empty:
     )
 c[5].metric(
     "Payment success rate",
-    "n/a" if ui.missing(rate) else f"{rate:.1%}",
-    None if ui.missing(rate) or ui.missing(rate_before) else f"{rate - rate_before:+.1%}",
+    "n/a" if missing(rate) else f"{rate:.1%}",
+    None if missing(rate) or missing(rate_before) else f"{rate - rate_before:+.1%}",
 )
 
-daily = data.query(
-    "SELECT day, sum(gross_volume) gross_volume, sum(net_volume) net_volume FROM revenue_daily_by_product "
-    "WHERE currency = ? AND product_ok(product_id, ?::VARCHAR[]) AND day BETWEEN ? AND ? "
-    "GROUP BY 1 ORDER BY 1",
-    (cur, prods, start, end),
-)
+daily = data.rows(overview.REVENUE, filters)
 revenue = figures.lines(daily, "day", {"gross_volume": "Gross", "net_volume": "Net"}, cur, "Revenue by day")
-ui.chart(revenue, "overview_revenue", ui.PAYMENTS_IN_PERIODS, lambda days: ("day", days, cur, prods))
+ui.chart(revenue, "overview_revenue", overview.REVENUE, filters)
 trend = figures.lines(mrr, "month", {"mrr_end": "MRR"}, cur, "MRR at the end of each month")
-ui.chart(trend, "overview_mrr", ui.SUBSCRIPTIONS_AT_MONTH_END, lambda months: (cur, prods, months))
+ui.chart(trend, "overview_mrr", mrr_chart, filters)
 st.caption("Every record behind a number is also on the Records page, filterable.")

@@ -4,26 +4,17 @@ and every text cell that a spreadsheet would run as a formula neutralised. Pure 
 `reader(sql, params) -> DataFrame` is passed in, so the dashboard and the CLI share them."""
 
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 import pandas as pd
 
-ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split())
-THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+from reports.money import major
+from reports.query import Reader
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def exponent(currency: str) -> int:
-    return 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
-
-
-def major(amount, currency: str) -> str | None:
-    """Minor units (int, or float for MRR) as major-unit text: 1234 USD -> '12.34', 1234 JPY -> '1234'."""
-    if amount is None or pd.isna(amount):
-        return None
-    e = exponent(currency)
-    value = Decimal(str(amount)).scaleb(-e).quantize(Decimal(1).scaleb(-e), rounding=ROUND_HALF_EVEN)
-    return f"{value:f}"
+WITH_PRODUCT = ("payments", "subscriptions")  # the other exports have no product
+WITHOUT_CURRENCY = ("customers",)
+BY_MONTH = ("mrr_movements", "revenue_monthly")  # rows are months, not records with a created_at
 
 
 def neutralise(column: pd.Series) -> pd.Series:
@@ -33,8 +24,8 @@ def neutralise(column: pd.Series) -> pd.Series:
     return text.mask(risky, "'" + text)
 
 
-# what -> (SQL over the warehouse, time column, {column: export name}, money columns)
-EXPORTS = {
+# what -> (SQL over the warehouse, {column: export name}, money columns)
+EXPORTS: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
     "payments": (
         """SELECT p.payment_id, p.created_at, p.customer_id, p.customer_email, p.customer_name, p.total_amount,
                   p.currency, d.tax, p.status, p.payment_method, p.subscription_id, p.charge_type, p.refund_status,
@@ -165,32 +156,33 @@ def select(
     currency: str | None,
     timezone: str,
     products: list[str] | None = None,
-) -> tuple[str, list]:
+) -> tuple[str, dict[str, Any]]:
     """The SQL and parameters for one export: the whole filtered set, oldest first. Dates are local
     days in the business time zone, both inclusive."""
     sql, _, _ = EXPORTS[what]
-    time_column = "month" if what in ("mrr_movements", "revenue_monthly") else "created_at"
-    where, params = [], []
+    time_column = "month" if what in BY_MONTH else "created_at"
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if time_column == "month":
         if start:
-            where.append("month >= date_trunc('month', ?::DATE)")
-            params.append(start)
+            where.append("month >= date_trunc('month', $start::DATE)")
+            params["start"] = start
         if end:
-            where.append("month <= ?::DATE")
-            params.append(end)
+            where.append("month <= $end::DATE")
+            params["end"] = end
     else:
         if start:
-            where.append("timezone(?, created_at)::DATE >= ?::DATE")
-            params += [timezone, start]
+            where.append("timezone($timezone, created_at)::DATE >= $start::DATE")
+            params.update(timezone=timezone, start=start)
         if end:
-            where.append("timezone(?, created_at)::DATE <= ?::DATE")
-            params += [timezone, end]
-    if currency and what != "customers":  # customers have no currency
-        where.append("currency = ?")
-        params.append(currency)
-    if products and what in ("payments", "subscriptions"):  # the other exports have no product
-        where.append("list_contains(?::VARCHAR[], product_id)")
-        params.append(list(products))
+            where.append("timezone($timezone, created_at)::DATE <= $end::DATE")
+            params.update(timezone=timezone, end=end)
+    if currency and what not in WITHOUT_CURRENCY:
+        where.append("currency = $currency")
+        params["currency"] = currency
+    if products and what in WITH_PRODUCT:
+        where.append("list_contains($products::VARCHAR[], product_id)")
+        params["products"] = list(products)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return f"SELECT * FROM ({sql}){clause} ORDER BY {time_column}, 1", params
 
@@ -216,6 +208,14 @@ def to_csv(export: pd.DataFrame) -> bytes:
     return export.to_csv(index=False).encode("utf-8-sig")  # the BOM makes spreadsheets read UTF-8
 
 
-def build(what: str, reader, start=None, end=None, currency=None, timezone="UTC", products=None) -> bytes:
+def build(
+    what: str,
+    reader: Reader,
+    start: date | None = None,
+    end: date | None = None,
+    currency: str | None = None,
+    timezone: str = "UTC",
+    products: list[str] | None = None,
+) -> bytes:
     sql, params = select(what, start, end, currency, timezone, products)
     return to_csv(frame(what, reader(sql, params), timezone))

@@ -1,0 +1,64 @@
+"""The Failures page's queries: outcomes by week, decline codes, methods and countries, renewal
+recovery and disputes, each chart with the payments or disputes behind a clicked point."""
+
+from reports import revenue
+from reports.query import Chart
+
+PAYMENTS_IN_WEEKS = """SELECT payment_id, created_at, status, total_amount, customer_email, error_code
+    FROM counted_payments WHERE currency = $currency AND product_ok(product_id, $products::VARCHAR[])
+    AND date_trunc('week', local_day)::DATE IN (SELECT unnest($picked::DATE[]))
+    ORDER BY created_at LIMIT 5000"""
+FAILED_WITH_CODES = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id,
+    error_code FROM counted_payments WHERE currency = $currency
+    AND product_ok(product_id, $products::VARCHAR[]) AND status = 'failed'
+    AND local_day BETWEEN $start AND $end
+    AND coalesce(error_code, 'unknown') IN (SELECT unnest($picked::VARCHAR[]))
+    ORDER BY created_at LIMIT 5000"""
+FAILED_RENEWALS_IN_MONTHS = """SELECT payment_id, created_at, subscription_id, total_amount, error_code
+    FROM counted_payments WHERE currency = $currency AND status = 'failed' AND subscription_id IS NOT NULL
+    AND date_trunc('month', local_day)::DATE IN (SELECT unnest($picked::DATE[]))
+    ORDER BY created_at LIMIT 5000"""
+DISPUTES_IN_MONTHS = """SELECT dispute_id, payment_id, created_at, amount, dispute_stage, dispute_status
+    FROM disputes WHERE currency = $currency
+    AND date_trunc('month', timezone((SELECT timezone FROM metric_settings), created_at))::DATE
+        IN (SELECT unnest($picked::DATE[])) ORDER BY created_at LIMIT 5000"""
+
+WEEKLY = Chart(
+    "SELECT date_trunc('week', day)::DATE AS week, sum(succeeded) succeeded, sum(failed) failed, "
+    "sum(other) other, sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) success_rate, "
+    "sum(failed) / nullif(sum(succeeded) + sum(failed), 0) failure_rate "
+    "FROM payment_outcomes_daily_by_product WHERE currency = $currency "
+    "AND product_ok(product_id, $products::VARCHAR[]) AND day BETWEEN $start AND $end GROUP BY 1 ORDER BY 1",
+    PAYMENTS_IN_WEEKS,
+)
+# failed payments whose decline code the sync has not fetched yet (shown as 'unknown')
+UNKNOWN_REASON = (
+    "SELECT count(*) n FROM counted_payments WHERE status = 'failed' AND error_code IS NULL "
+    "AND currency = $currency AND product_ok(product_id, $products::VARCHAR[]) "
+    "AND local_day BETWEEN $start AND $end"
+)
+REASONS = Chart(
+    "SELECT coalesce(c.error_code, 'unknown') error_code, any_value(t.decline_type) decline_type, "
+    "count(*) failed, sum(total_amount) amount FROM counted_payments c "
+    "LEFT JOIN (SELECT DISTINCT error_code, decline_type FROM failures_by_reason) t "
+    "ON t.error_code = coalesce(c.error_code, 'unknown') WHERE c.status = 'failed' AND currency = $currency "
+    "AND product_ok(c.product_id, $products::VARCHAR[]) AND local_day BETWEEN $start AND $end GROUP BY 1 "
+    "ORDER BY failed DESC",
+    FAILED_WITH_CODES,
+)
+# One query for both splits (method, country); the page passes the split as `by`.
+SPLIT = Chart(
+    "SELECT coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
+    "count(*) failed FROM counted_payments c LEFT JOIN payment_details d USING (payment_id) "
+    "WHERE c.status = 'failed' AND currency = $currency AND product_ok(c.product_id, $products::VARCHAR[]) "
+    "AND local_day BETWEEN $start AND $end GROUP BY ALL",
+    revenue.PAYMENTS_BY,
+    {"status": "failed"},
+)
+# Recovery and disputes are whole-business: no product filter.
+RECOVERY = Chart(
+    "SELECT * FROM recovery_monthly WHERE currency = $currency ORDER BY month", FAILED_RENEWALS_IN_MONTHS
+)
+DISPUTES = Chart(
+    "SELECT * FROM dispute_activity_monthly WHERE currency = $currency ORDER BY month", DISPUTES_IN_MONTHS
+)

@@ -1,0 +1,65 @@
+"""The Revenue page's queries: volume by period, fees, and splits by kind, method, country and product,
+each chart with the records behind a clicked bar. PAYMENTS_IN_PERIODS and PAYMENTS_BY also serve the
+Overview and Failures pages."""
+
+from reports.query import Chart
+
+# The succeeded payments in the picked periods ($picked: the periods' first days, at $grain).
+PAYMENTS_IN_PERIODS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id,
+    charge_type FROM counted_payments WHERE status = 'succeeded'
+    AND date_trunc($grain, local_day)::DATE IN (SELECT unnest($picked::DATE[]))
+    AND currency = $currency AND product_ok(product_id, $products::VARCHAR[])
+    ORDER BY created_at LIMIT 5000"""
+# The payments of one $status whose attribute $by (kind, method, country or product) is one of $picked.
+PAYMENTS_BY = """SELECT c.payment_id, c.created_at, c.status, c.total_amount, c.payment_method,
+    d.billing_country, c.product_id FROM counted_payments c LEFT JOIN payment_details d USING (payment_id)
+    LEFT JOIN products p ON p.product_id = c.product_id
+    WHERE c.currency = $currency AND product_ok(c.product_id, $products::VARCHAR[]) AND c.status = $status
+    AND c.local_day BETWEEN $start AND $end
+    AND (CASE $by WHEN 'kind' THEN CASE WHEN c.subscription_id IS NULL THEN 'one-time' ELSE 'recurring' END
+                WHEN 'method' THEN coalesce(c.payment_method, 'unknown')
+                WHEN 'country' THEN coalesce(d.billing_country, 'unknown')
+                ELSE coalesce(p.name, c.product_id, 'unknown (detail not fetched)') END)
+        IN (SELECT unnest($picked::VARCHAR[]))
+    ORDER BY c.created_at LIMIT 5000"""
+REFUNDS_IN_PERIODS = """SELECT refund_id, payment_id, created_at, amount, status, reason FROM refunds
+    WHERE date_trunc($grain, timezone((SELECT timezone FROM metric_settings), created_at))::DATE
+        IN (SELECT unnest($picked::DATE[]))
+    AND currency = $currency ORDER BY created_at LIMIT 5000"""
+
+BY_PERIOD = (
+    "SELECT date_trunc($grain, day)::DATE AS period, "
+    "sum(gross_volume) gross, sum(refunds) refunds, sum(disputes_lost) disputes_lost, sum(net_volume) net "
+    "FROM revenue_daily_by_product WHERE currency = $currency "
+    "AND product_ok(product_id, $products::VARCHAR[]) "
+    "AND day BETWEEN $start AND $end GROUP BY 1 ORDER BY 1"
+)
+VOLUME = Chart(BY_PERIOD, PAYMENTS_IN_PERIODS)
+LOSSES = Chart(BY_PERIOD, REFUNDS_IN_PERIODS)  # the same rows as VOLUME: refunds and lost disputes
+
+# Fees come from the balance ledger; a key that may not read it leaves them unknown, never zero.
+LEDGER_ENTRIES = "SELECT count(*) n FROM ledger_entries"
+FEES = (
+    "SELECT sum(fees) - sum(fee_reversals) f FROM fees_daily WHERE currency = $currency "
+    "AND day BETWEEN $start AND $end"
+)
+
+# One query for the three splits (kind, method, country); the page passes the split as `by`.
+SPLIT = Chart(
+    "SELECT CASE WHEN subscription_id IS NULL THEN 'one-time' ELSE 'recurring' END kind, "
+    "coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
+    "sum(total_amount) amount, count(*) payments FROM counted_payments c "
+    "LEFT JOIN payment_details d USING (payment_id) WHERE c.status = 'succeeded' AND currency = $currency "
+    "AND product_ok(c.product_id, $products::VARCHAR[]) AND local_day BETWEEN $start AND $end GROUP BY ALL",
+    PAYMENTS_BY,
+    {"status": "succeeded"},
+)
+BY_PRODUCT = Chart(
+    "SELECT coalesce(p.name, c.product_id, 'unknown (detail not fetched)') product, "
+    "sum(total_amount) amount FROM counted_payments c LEFT JOIN products p USING (product_id) "
+    "WHERE c.status = 'succeeded' AND c.currency = $currency "
+    "AND product_ok(c.product_id, $products::VARCHAR[]) "
+    "AND local_day BETWEEN $start AND $end GROUP BY 1 ORDER BY 2 DESC",
+    PAYMENTS_BY,
+    {"status": "succeeded", "by": "product"},
+)
