@@ -1,4 +1,4 @@
-"""The metric contract of METRICS.md as warehouse tables, rebuilt at every publish, and the tie-out
+"""The metric contract of docs/metrics.md as warehouse tables, rebuilt at every publish, and the tie-out
 check that refuses to publish numbers that do not add up.
 
 Tables rather than views: MRR history is rebuilt from every succeeded payment, which is too much to
@@ -410,7 +410,7 @@ def tie_out(con) -> None:
                 f"at {previous[currency]:.2f}"
             )
         previous[currency] = end
-    # revenue_daily against the raw tables, with METRICS.md's exclusions spelled out again here
+    # revenue_daily against the raw tables, with docs/metrics.md's exclusions spelled out again here
     mismatch = con.execute("""
         WITH view AS (SELECT currency, sum(gross_volume) gross, sum(refunds) refunds, sum(disputes_lost) lost
                       FROM revenue_daily GROUP BY ALL),

@@ -2,7 +2,7 @@
 
 The API pages from 0 (`page_number`), at most 100 per page, newest first, with inclusive
 `created_at_gte/lte` filters and no total count. The official SDKs compute the next page as
-`(page_number or 1) + 1` and so skip page 1 (shared/dodo-api/README.md §3); here the next page is
+`(page_number or 1) + 1` and so skip page 1 (docs/dodo-api.md §3); here the next page is
 always the current one plus one, starting from 0, and a window is done on the first short page.
 
 History is read as `created_at` windows (never deep page numbers, which the API caps): a window

@@ -1,5 +1,5 @@
 """One sync pass: plan windows per resource, fetch them in parallel under the rate limit, commit each
-window with its rows, then fetch payment details. See DESIGN.md "Sync strategy"."""
+window with its rows, then fetch payment details. See docs/architecture.md §3."""
 
 import asyncio
 import math

@@ -236,7 +236,7 @@ def test_settings_problems_exit_2_with_one_line(tmp_path):
 
 
 def test_sdk_style_paging_loses_a_page_where_ours_does_not(api_1500):
-    """Regression: the official SDKs' `(page_number or 1) + 1` skips page 1 (dodo-api README §3)."""
+    """Regression: the official SDKs' `(page_number or 1) + 1` skips page 1 (docs/dodo-api.md §3)."""
     from sandbox.server import SandboxTransport
 
     with httpx.Client(
