@@ -78,7 +78,10 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
         server.should_exit = True
         return code
     try:
-        dashboard = Dashboard(warehouse, port=free_port(8501))
+        # the sync's mode, for the dashboard's "Mode: TEST" caption (the key stays with the sync)
+        dashboard = Dashboard(
+            warehouse, port=free_port(8501), settings={"DODO_PAYMENTS_ENVIRONMENT": "test_mode"}
+        )
     except DashboardError as exc:
         server.should_exit = True
         print(f"dodo-analytics demo: {exc}", file=sys.stderr)

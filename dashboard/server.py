@@ -12,6 +12,7 @@ import tempfile
 import time
 import tomllib
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 APP = Path(__file__).with_name("app.py")
@@ -32,9 +33,12 @@ def options() -> dict[str, str]:
     }
 
 
-def streamlit_command(warehouse: str | Path, host: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that serve the dashboard over `warehouse`."""
-    env = dict(os.environ, DODO_ANALYTICS_WAREHOUSE=str(Path(warehouse).resolve()))
+def streamlit_command(
+    warehouse: str | Path, host: str, port: int, settings: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that serve the dashboard over `warehouse`; `settings` are
+    variables set over the caller's environment (the demo's mode, for one)."""
+    env = dict(os.environ, **(settings or {}), DODO_ANALYTICS_WAREHOUSE=str(Path(warehouse).resolve()))
     env.pop("DODO_PAYMENTS_API_KEY", None)  # the dashboard never calls the API: it does not get the key
     flags = {**options(), "--server.address": host, "--server.port": str(port)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP)]
@@ -47,9 +51,14 @@ class Dashboard:
     """A dashboard process that answered its health check; `with` stops it again."""
 
     def __init__(
-        self, warehouse: str | Path, host: str = "127.0.0.1", port: int = 8501, timeout: float = 120
+        self,
+        warehouse: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 8501,
+        timeout: float = 120,
+        settings: Mapping[str, str] | None = None,
     ):
-        cmd, env = streamlit_command(warehouse, host, port)
+        cmd, env = streamlit_command(warehouse, host, port, settings)
         self.url = f"http://{host}:{port}"
         # what it prints goes to a file, not a pipe nobody reads (a full pipe would stall it)
         self.log = tempfile.TemporaryFile()
