@@ -7,10 +7,7 @@ import argparse
 import os
 import socket
 import sys
-import threading
 import time
-
-import uvicorn
 
 from core.errors import DodoError
 from core.settings import Settings
@@ -18,7 +15,7 @@ from dashboard.server import Dashboard, DashboardError
 from etl import cli as etl_cli
 from etl.pipeline import SyncRequest, run_sync
 from sandbox import cli as sandbox_cli
-from sandbox.server import ASGIApp
+from sandbox.server import serve_in_thread
 
 DEMO_KEY = "sk_test_sandbox_readonly"
 # The demo lifts the sandbox's rate limit (and the sync's) so that it starts in seconds; the
@@ -49,26 +46,11 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
         }
     )
     api = sandbox_cli.build_api(args)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            ASGIApp(api),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            date_header=False,
-            server_header=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            print(
-                f"dodo-analytics demo: the sandbox could not start on 127.0.0.1:{port}; try --port",
-                file=sys.stderr,
-            )
-            return 1
-        time.sleep(0.05)
+    try:
+        server = serve_in_thread(api, port)
+    except OSError as exc:
+        print(f"dodo-analytics demo: {exc}; try --port", file=sys.stderr)
+        return 1
     url = f"http://127.0.0.1:{port}"
     print(
         f"Sandbox: {len(api.data.collections['payments']):,} payments, serving {url} ({time.monotonic() - started:.0f} s)"

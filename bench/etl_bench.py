@@ -40,24 +40,9 @@ class Sandbox:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "dodo_cli",
-            "sandbox",
-            "--size",
-            str(size),
-            "--port",
-            str(self.port),
-            "--now",
-            NOW,
-            "--per-second",
-            str(per_second),
-            "--per-minute",
-            str(per_minute),
-            "--latency-ms",
-            str(latency_ms),
-        ]
+        flags = f"--size {size} --port {self.port} --now {NOW} --per-second {per_second} "
+        flags += f"--per-minute {per_minute} --latency-ms {latency_ms}"
+        cmd = [sys.executable, "-m", "dodo_cli", "sandbox", *flags.split()]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         while True:
             try:

@@ -10,6 +10,8 @@ import math
 
 from core.errors import TieOutError
 
+from .declines import HARD, SOFT
+
 # Money stays BIGINT minor units; MRR is DOUBLE minor units, unrounded (rounded only at display).
 STATEMENTS = [
     # -- parameters --------------------------------------------------------------------------------
@@ -321,54 +323,6 @@ STATEMENTS = [
        FROM opened FULL JOIN paid USING (month, currency) ORDER BY currency, month""",
 ]
 
-HARD = (
-    "CARD_DECLINED",
-    "DO_NOT_HONOR",
-    "EXPIRED_CARD",
-    "FRAUDULENT",
-    "INVALID_ACCOUNT",
-    "LOST_CARD",
-    "MANDATE_REQUIRED_SYSTEM",
-    "PAYMENT_METHOD_PROVIDER_DECLINED",
-    "PAYMENT_METHOD_UNSUPPORTED",
-    "PICKUP_CARD",
-    "PROVIDER_UNSUPPORTED",
-    "REVOCATION_OF_AUTHORIZATION",
-    "STOLEN_CARD",
-    "TRANSACTION_NOT_ALLOWED",
-    "TRANSACTION_NOT_APPROVED",
-)
-SOFT = (
-    "AUTHENTICATION_FAILURE",
-    "AUTHENTICATION_REQUIRED",
-    "AUTHENTICATION_TIMEOUT",
-    "CARD_NOT_ACTIVATED",
-    "CARD_VELOCITY_EXCEEDED",
-    "CUSTOMER_CANCELLED",
-    "GENERIC_DECLINE",
-    "INCORRECT_CVC",
-    "INCORRECT_NUMBER",
-    "INSUFFICIENT_FUNDS",
-    "INVALID_AMOUNT",
-    "INVALID_CARD_NUMBER",
-    "INVALID_CARD_OWNER",
-    "INVALID_CVC",
-    "INVALID_EXPIRY_YEAR",
-    "INVALID_PIN",
-    "INVALID_REQUEST",
-    "INVALID_UPI_ID",
-    "LIMIT_EXCEEDED",
-    "LIVE_MODE_TEST_CARD",
-    "MANDATE_INVALID",
-    "MANDATE_REQUIRED",
-    "NETWORK_ERROR",
-    "NETWORK_TIMEOUT",
-    "ORDER_CREATION_FAILED",
-    "PROCESSING_ERROR",
-    "REENTER_TRANSACTION",
-    "TRY_AGAIN_LATER",
-    "UNKNOWN_ERROR",
-)
 
 
 def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:

@@ -1,9 +1,11 @@
 """Shells around `SandboxAPI`: an ASGI app for uvicorn, and httpx transports for in-process use."""
 
 import asyncio
+import threading
 import time
 
 import httpx
+import uvicorn
 
 from .api import SandboxAPI
 
@@ -80,3 +82,24 @@ class AsyncSandboxTransport(httpx.AsyncBaseTransport):
         if reply.delay:
             await self.sleep(reply.delay)
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+def serve_in_thread(
+    api: SandboxAPI, port: int, host: str = "127.0.0.1", timeout: float = 10
+) -> uvicorn.Server:
+    """uvicorn serving `api` from a daemon thread, returned once it listens (the demo's sandbox, and the
+    tests' real HTTP server); `server.should_exit = True` stops it. OSError when it could not start."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            ASGIApp(api), host=host, port=port, log_level="warning", date_header=False, server_header=False
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise OSError(f"the sandbox could not start on {host}:{port}")
+        time.sleep(0.02)
+    return server

@@ -5,288 +5,82 @@ are projections of it. A field the record lacks is emitted as null, as the refer
 (docs/dodo-api.md §5.4), so "optional" always means "present and maybe null".
 """
 
-PAYMENT_LIST = (
-    "brand_id",
-    "created_at",
-    "currency",
-    "customer",
-    "digital_products_delivered",
-    "has_license_key",
-    "includes_usage",
-    "is_multi_subscription",
-    "metadata",
-    "payment_id",
-    "payment_provider",
-    "retry_attempt",
-    "service_periods",
-    "subscription_ids",
-    "total_amount",
-    "card_exp_month",
-    "card_exp_year",
-    "card_last_four",
-    "card_network",
-    "card_type",
-    "charge_type",
-    "checkout_session_id",
-    "dispute_status",
-    "invoice_id",
-    "invoice_url",
-    "payment_method",
-    "payment_method_type",
-    "refund_status",
-    "status",
-    "subscription_id",
-    "three_ds_flow",
-    "three_ds_status",
-    "three_ds_version",
-)
-PAYMENT_DETAIL = (
-    "billing",
-    "brand_id",
-    "business_id",
-    "created_at",
-    "currency",
-    "customer",
-    "digital_products_delivered",
-    "disputes",
-    "includes_usage",
-    "is_multi_subscription",
-    "is_update_payment_method",
-    "metadata",
-    "payment_id",
-    "payment_provider",
-    "refunds",
-    "retry_attempt",
-    "service_periods",
-    "settlement_amount",
-    "settlement_currency",
-    "subscription_ids",
-    "total_amount",
-    "card_exp_month",
-    "card_exp_year",
-    "card_holder_name",
-    "card_issuing_country",
-    "card_last_four",
-    "card_network",
-    "card_type",
-    "charge_type",
-    "checkout_session_id",
-    "custom_field_responses",
-    "discount_id",
-    "discounts",
-    "error_code",
-    "error_message",
-    "invoice_id",
-    "invoice_url",
-    "payment_link",
-    "payment_method",
-    "payment_method_id",
-    "payment_method_type",
-    "product_cart",
-    "refund_status",
-    "settlement_tax",
-    "status",
-    "subscription_id",
-    "tax",
-    "three_ds_flow",
-    "three_ds_status",
-    "three_ds_version",
-    "updated_at",
-)
-SUBSCRIPTION_LIST = (
-    "billing",
-    "cancel_at_next_billing_date",
-    "created_at",
-    "currency",
-    "customer",
-    "discounts",
-    "has_payment_method",
-    "metadata",
-    "next_billing_date",
-    "on_demand",
-    "payment_frequency_count",
-    "payment_frequency_interval",
-    "previous_billing_date",
-    "product_id",
-    "quantity",
-    "recurring_pre_tax_amount",
-    "status",
-    "subscription_id",
-    "subscription_period_count",
-    "subscription_period_interval",
-    "tax_inclusive",
-    "trial_period_days",
-    "cancelled_at",
-    "cancelled_by",
-    "customer_business_name",
-    "discount_cycles_remaining",
-    "discount_id",
-    "paused_at",
-    "payment_method_id",
-    "product_name",
-    "scheduled_change",
-    "tax_id",
-    "trial_amount",
-)
-SUBSCRIPTION_DETAIL = (
-    "addons",
-    "billing",
-    "brand_id",
-    "cancel_at_next_billing_date",
-    "created_at",
-    "credit_entitlement_cart",
-    "currency",
-    "customer",
-    "has_payment_method",
-    "metadata",
-    "meter_credit_entitlement_cart",
-    "meters",
-    "next_billing_date",
-    "on_demand",
-    "payment_frequency_count",
-    "payment_frequency_interval",
-    "previous_billing_date",
-    "product_id",
-    "quantity",
-    "recurring_pre_tax_amount",
-    "status",
-    "subscription_id",
-    "subscription_period_count",
-    "subscription_period_interval",
-    "tax_inclusive",
-    "trial_period_days",
-    "cancellation_comment",
-    "cancellation_feedback",
-    "cancelled_at",
-    "cancelled_by",
-    "custom_field_responses",
-    "customer_business_name",
-    "discount_cycles_remaining",
-    "discount_id",
-    "discounts",
-    "expires_at",
-    "paused_at",
-    "payment_method_id",
-    "scheduled_change",
-    "tax_id",
-    "trial_amount",
-)
-REFUND_LIST = (
-    "business_id",
-    "created_at",
-    "is_partial",
-    "payment_id",
-    "refund_id",
-    "status",
-    "amount",
-    "currency",
-    "network_reference",
-    "network_reference_type",
-    "network_reference_updated_at",
-    "reason",
-)
+
+def fields(names: str) -> tuple[str, ...]:
+    """A shape's field names, in the SDK model's order, from whitespace-separated text."""
+    return tuple(names.split())
+
+
+PAYMENT_LIST = fields("""
+    brand_id created_at currency customer digital_products_delivered has_license_key includes_usage
+    is_multi_subscription metadata payment_id payment_provider retry_attempt service_periods
+    subscription_ids total_amount card_exp_month card_exp_year card_last_four card_network card_type
+    charge_type checkout_session_id dispute_status invoice_id invoice_url payment_method
+    payment_method_type refund_status status subscription_id three_ds_flow three_ds_status
+    three_ds_version
+""")
+PAYMENT_DETAIL = fields("""
+    billing brand_id business_id created_at currency customer digital_products_delivered disputes
+    includes_usage is_multi_subscription is_update_payment_method metadata payment_id payment_provider
+    refunds retry_attempt service_periods settlement_amount settlement_currency subscription_ids
+    total_amount card_exp_month card_exp_year card_holder_name card_issuing_country card_last_four
+    card_network card_type charge_type checkout_session_id custom_field_responses discount_id discounts
+    error_code error_message invoice_id invoice_url payment_link payment_method payment_method_id
+    payment_method_type product_cart refund_status settlement_tax status subscription_id tax
+    three_ds_flow three_ds_status three_ds_version updated_at
+""")
+SUBSCRIPTION_LIST = fields("""
+    billing cancel_at_next_billing_date created_at currency customer discounts has_payment_method
+    metadata next_billing_date on_demand payment_frequency_count payment_frequency_interval
+    previous_billing_date product_id quantity recurring_pre_tax_amount status subscription_id
+    subscription_period_count subscription_period_interval tax_inclusive trial_period_days cancelled_at
+    cancelled_by customer_business_name discount_cycles_remaining discount_id paused_at
+    payment_method_id product_name scheduled_change tax_id trial_amount
+""")
+SUBSCRIPTION_DETAIL = fields("""
+    addons billing brand_id cancel_at_next_billing_date created_at credit_entitlement_cart currency
+    customer has_payment_method metadata meter_credit_entitlement_cart meters next_billing_date
+    on_demand payment_frequency_count payment_frequency_interval previous_billing_date product_id
+    quantity recurring_pre_tax_amount status subscription_id subscription_period_count
+    subscription_period_interval tax_inclusive trial_period_days cancellation_comment
+    cancellation_feedback cancelled_at cancelled_by custom_field_responses customer_business_name
+    discount_cycles_remaining discount_id discounts expires_at paused_at payment_method_id
+    scheduled_change tax_id trial_amount
+""")
+REFUND_LIST = fields("""
+    business_id created_at is_partial payment_id refund_id status amount currency network_reference
+    network_reference_type network_reference_updated_at reason
+""")
 REFUND_DETAIL = ("brand_id", "customer", "metadata") + REFUND_LIST
-DISPUTE_LIST = (
-    "amount",
-    "business_id",
-    "created_at",
-    "currency",
-    "dispute_id",
-    "dispute_stage",
-    "dispute_status",
-    "payment_id",
-    "payment_provider",
-    "is_resolved_by_rdr",
-)
+DISPUTE_LIST = fields("""
+    amount business_id created_at currency dispute_id dispute_stage dispute_status payment_id
+    payment_provider is_resolved_by_rdr
+""")
 DISPUTE_DETAIL = DISPUTE_LIST + ("brand_id", "customer", "reason", "remarks")
 # The dispute embedded in Payment.disputes[] has remarks but no payment_provider.
 PAYMENT_DISPUTE = tuple(f for f in DISPUTE_LIST if f != "payment_provider") + ("remarks",)
-CUSTOMER = (
-    "business_id",
-    "created_at",
-    "customer_id",
-    "email",
-    "name",
-    "blocked_at",
-    "blocklist_entry_id",
-    "metadata",
-    "phone_number",
-    "preferred_locale",
-)
-PRODUCT_LIST = (
-    "business_id",
-    "created_at",
-    "entitlements",
-    "is_recurring",
-    "metadata",
-    "product_id",
-    "tax_category",
-    "updated_at",
-    "currency",
-    "description",
-    "image",
-    "name",
-    "price",
-    "price_detail",
-    "pricing_mode",
-    "tax_inclusive",
-)
-PRODUCT_DETAIL = (
-    "brand_id",
-    "business_id",
-    "created_at",
-    "credit_entitlements",
-    "entitlements",
-    "is_recurring",
-    "license_key_enabled",
-    "metadata",
-    "price",
-    "product_id",
-    "tax_category",
-    "updated_at",
-    "addons",
-    "description",
-    "digital_product_delivery",
-    "image",
-    "license_key_activation_message",
-    "license_key_activations_limit",
-    "license_key_duration",
-    "name",
-    "pricing_mode",
-    "product_collection_id",
-)
-LEDGER = (
-    "id",
-    "amount",
-    "business_id",
-    "created_at",
-    "currency",
-    "event_type",
-    "is_credit",
-    "usd_equivalent_amount",
-    "after_balance",
-    "before_balance",
-    "description",
-    "payout_id",
-    "reference_object_id",
-)
-PAYOUT = (
-    "amount",
-    "business_id",
-    "chargebacks",
-    "created_at",
-    "currency",
-    "fee",
-    "payment_method",
-    "payout_id",
-    "refunds",
-    "status",
-    "tax",
-    "updated_at",
-    "name",
-    "payout_document_url",
-    "remarks",
-)
+CUSTOMER = fields("""
+    business_id created_at customer_id email name blocked_at blocklist_entry_id metadata phone_number
+    preferred_locale
+""")
+PRODUCT_LIST = fields("""
+    business_id created_at entitlements is_recurring metadata product_id tax_category updated_at
+    currency description image name price price_detail pricing_mode tax_inclusive
+""")
+PRODUCT_DETAIL = fields("""
+    brand_id business_id created_at credit_entitlements entitlements is_recurring license_key_enabled
+    metadata price product_id tax_category updated_at addons description digital_product_delivery image
+    license_key_activation_message license_key_activations_limit license_key_duration name pricing_mode
+    product_collection_id
+""")
+LEDGER = fields("""
+    id amount business_id created_at currency event_type is_credit usd_equivalent_amount after_balance
+    before_balance description payout_id reference_object_id
+""")
+PAYOUT = fields("""
+    amount business_id chargebacks created_at currency fee payment_method payout_id refunds status tax
+    updated_at name payout_document_url remarks
+""")
 CUSTOMER_LIMITED = ("customer_id", "email", "name", "metadata", "phone_number")
 
 

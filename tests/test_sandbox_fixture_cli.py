@@ -3,20 +3,17 @@
 import json
 import shutil
 import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 import dodo_cli
 from conftest import RO_KEY, client_for
 from sandbox.api import SandboxAPI
 from sandbox.clock import parse_iso
 from sandbox.data import FixtureData, FixtureError
-from sandbox.server import ASGIApp
+from sandbox.server import serve_in_thread
 from test_sandbox_api import read_all
 
 FIXTURE = Path(__file__).parent / "data" / "fixture_small"
@@ -132,23 +129,8 @@ def test_real_uvicorn_serves_the_api_and_hangs_until_the_client_gives_up():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            ASGIApp(api),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            date_header=False,
-            server_header=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = serve_in_thread(api, port)
     try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.02)
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {RO_KEY}"}
         ) as c:
@@ -160,4 +142,3 @@ def test_real_uvicorn_serves_the_api_and_hangs_until_the_client_gives_up():
                 c.get("/payments", timeout=0.3)
     finally:
         server.should_exit = True
-        thread.join(5)
