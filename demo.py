@@ -5,6 +5,7 @@ POST /_sandbox/advance?days=7)."""
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import time
@@ -77,6 +78,8 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     )
     print(f"Move time:   curl -X POST '{url}/_sandbox/advance?days=7'")
     print("Ctrl+C stops the demo.", flush=True)
+    # a `kill` stops it as Ctrl+C does, so the dashboard it started does not outlive it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         dashboard.proc.wait()
     except KeyboardInterrupt:
