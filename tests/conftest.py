@@ -1,47 +1,11 @@
-"""Shared test helpers: an in-process sandbox reached through an httpx transport (no sockets, no sleeps)."""
+"""The fixtures the tests share; the helpers they are made of are in helpers.py."""
 
 import json
 import os
 
-import httpx
 import pytest
 
-from sandbox.api import SandboxAPI
-from sandbox.clock import parse_iso
-from sandbox.data import SimulatedData
-from sandbox.ratelimit import RateLimiter
-from sandbox.server import SandboxTransport
-
-NOW = "2026-06-30T00:00:00Z"
-RO_KEY, RW_KEY = "sk_test_sandbox_readonly", "sk_test_sandbox_readwrite"
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, t: float = 1_800_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
-def make_api(
-    payments: int = 300, seed: int = 7, now: str = NOW, per_second=10_000, per_minute=1_000_000, **kw
-):
-    """A sandbox over a simulated business; limits are high unless a test is about them."""
-    limiter = RateLimiter(per_second, per_minute, clock=kw.pop("clock", FakeClock()))
-    return SandboxAPI(SimulatedData(seed, payments, parse_iso(now)), limiter=limiter, **kw)
-
-
-def client_for(api, key: str | None = RO_KEY) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(
-        transport=SandboxTransport(api, sleep=lambda s: None), base_url="http://sandbox.test", headers=headers
-    )
+from helpers import client_for, make_api, publish_business
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +40,11 @@ def reliability(request):
                 f.write(json.dumps(row) + "\n")
 
     return record
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """The hand-built business of helpers.py, published, for the dashboard's tests."""
+    path = tmp_path_factory.mktemp("dash") / "w.duckdb"
+    publish_business(path)
+    return path

@@ -7,7 +7,6 @@ import io
 
 import httpx
 
-from conftest import RO_KEY, FakeClock
 from core.errors import DodoError
 from core.published import connect
 from core.settings import Settings
@@ -15,6 +14,7 @@ from etl import cli
 from etl.client import DodoClient
 from etl.pipeline import run_sync
 from etl.resources import RESOURCES, TABLES
+from helpers import RO_KEY, FakeClock
 from sandbox.server import AsyncSandboxTransport
 
 
@@ -23,9 +23,9 @@ class Killed(BaseException):
 
 
 class Harness:
-    def __init__(self, api, tmp_path, _unused=None, key=RO_KEY, budget=0, kill_after=None):
-        """`_unused` (a monkeypatch some callers still pass) is ignored: the harness's settings come
-        from `env`, its own stand-in for the environment, never from the process's."""
+    def __init__(self, api, tmp_path, key=RO_KEY, budget=0, kill_after=None):
+        """The harness's settings come from `env`, its own stand-in for the environment, never from the
+        process's."""
         self.api, self.path, self.kill_after = api, tmp_path / "wh" / "warehouse.duckdb", kill_after
         self.clock = FakeClock(1000.0)
         self.requests = 0

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_api
 from etl.resources import DETAILS, RESOURCES
 from harness import Harness
+from helpers import make_api
 from sandbox.server import AsyncSandboxTransport
 
 EXAMPLES = int(os.environ.get("BAD_INPUT_EXAMPLES", "8"))

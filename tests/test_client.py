@@ -10,10 +10,10 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from conftest import FakeClock
 from core.errors import ApiError, AuthError, ForbiddenError, NotFound
 from core.settings import Secret, Settings
 from etl.client import MAX_RETRIES, DodoClient, backoff, retry_hint
+from helpers import FakeClock
 
 KEY = "sk_test_Zq9XUNIQUEkeyVALUE4711"  # distinctive, so a leak is easy to spot
 

@@ -11,10 +11,11 @@ from streamlit.testing.v1 import AppTest
 from core.published import read
 from etl import metrics
 from etl import warehouse as wh
+from harness import Harness
+from helpers import NOW, build, make_api
 from reports import exports, failures, money, overview, revenue, subscriptions
 from reports.filters import Filters
 from reports.query import Chart, bind, names
-from test_metrics import NOW, build
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 PAGES = [
@@ -25,21 +26,6 @@ PAGES = [
     "views/records.py",
     "views/exports.py",
 ]
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dash") / "w.duckdb"
-    con = wh.open_work(path)
-    build(con)
-    metrics.rebuild(con, "UTC", 30, 30, NOW)
-    con.execute(
-        "INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
-        [NOW, NOW, NOW],
-    )
-    con.close()
-    wh.work_path(path).rename(path)  # publish, the simple way
-    return path
 
 
 def open_page(page: str, currency: str | None = "USD", preset: str | None = "All time") -> AppTest:
@@ -257,12 +243,8 @@ def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, mon
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory):
     """A warehouse synced from a simulated business, as the demo makes one."""
-    from conftest import make_api
-    from harness import Harness
-
-    with pytest.MonkeyPatch.context() as mp:
-        h = Harness(make_api(1500, seed=21), tmp_path_factory.mktemp("demo"), mp, budget=200)
-        assert h.sync() == 0
+    h = Harness(make_api(1500, seed=21), tmp_path_factory.mktemp("demo"), budget=200)
+    assert h.sync() == 0
     return h.path
 
 

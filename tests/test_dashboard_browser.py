@@ -7,7 +7,6 @@ import socket
 import pytest
 
 from dashboard.server import Dashboard, streamlit_command
-from test_dashboard import warehouse  # noqa: F401 (the hand-computed warehouse fixture)
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -19,7 +18,7 @@ KEY = "sk_live_BROWSERLEAKCHECK_9f8e7d"  # in the environment `dodo-analytics da
 
 
 @pytest.fixture
-def served(warehouse, monkeypatch):  # noqa: F811
+def served(warehouse, monkeypatch):
     monkeypatch.setenv("DODO_PAYMENTS_API_KEY", KEY)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

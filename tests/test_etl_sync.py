@@ -11,11 +11,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from conftest import RO_KEY, make_api
 from core.published import status_path, work_path
 from etl import warehouse as wh
 from etl.pager import PAGE_SIZE, Window, next_step, page_params, sdk_next_page
 from harness import Harness, Killed, assert_complete, snapshot, totals
+from helpers import RO_KEY, make_api
 from sandbox.faults import FaultConfig, Faults
 
 

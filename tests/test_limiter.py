@@ -4,8 +4,8 @@ import bisect
 
 import pytest
 
-from conftest import FakeClock
 from etl.limiter import Limiter
+from helpers import FakeClock
 from sandbox.ratelimit import RateLimiter
 
 

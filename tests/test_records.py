@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from conftest import client_for, make_api
 from etl.records import DISPUTES, LEDGER, PAYMENT_DETAIL, PAYMENT_LIST, SUBSCRIPTIONS, _clean, parse, table
+from helpers import client_for, make_api
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from conftest import RO_KEY, RW_KEY, FakeClock, client_for, make_api
+from helpers import RO_KEY, RW_KEY, FakeClock, client_for, make_api, read_all
 from sandbox.faults import FaultConfig, Faults
 
 LISTS = ["/payments", "/subscriptions", "/refunds", "/disputes", "/customers", "/balances/ledger", "/payouts"]
@@ -20,18 +20,6 @@ ID_FIELD = {
     "/products": "product_id",
 }
 TOTAL_KEY = {"/balances/ledger": "ledger"}
-
-
-def read_all(client, path, **params):
-    items, page = [], 0
-    while True:
-        r = client.get(path, params={**params, "page_size": 100, "page_number": page})
-        assert r.status_code == 200, r.text
-        batch = r.json()["items"]
-        items += batch
-        if len(batch) < 100:
-            return items
-        page += 1
 
 
 @pytest.mark.parametrize("path", LISTS)

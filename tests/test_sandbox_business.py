@@ -4,10 +4,9 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import client_for, make_api
+from helpers import client_for, make_api, read_all
 from sandbox.catalog import EXPONENT
 from sandbox.clock import add_interval, parse_iso
-from test_sandbox_api import read_all
 
 
 @pytest.fixture(scope="module")

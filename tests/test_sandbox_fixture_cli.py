@@ -9,12 +9,11 @@ import httpx
 import pytest
 
 import dodo_cli
-from conftest import RO_KEY, client_for
+from helpers import RO_KEY, client_for, read_all
 from sandbox.api import SandboxAPI
 from sandbox.clock import parse_iso
 from sandbox.data import FixtureData, FixtureError
 from sandbox.server import serve_in_thread
-from test_sandbox_api import read_all
 
 FIXTURE = Path(__file__).parent / "data" / "fixture_small"
 

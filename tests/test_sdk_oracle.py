@@ -19,7 +19,7 @@ import pydantic
 import pytest
 from dodopayments import types as T
 
-from conftest import RO_KEY, make_api
+from helpers import RO_KEY, make_api
 from sandbox.server import SandboxTransport
 
 BASE = "http://sandbox.test"

@@ -10,9 +10,9 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from conftest import make_api
 from etl.resources import RESOURCES
 from harness import Harness, assert_complete
+from helpers import make_api
 
 SEEDS = int(os.environ.get("CHAOS_STORM_SEEDS", "1"))
 STORMS = {
