@@ -142,6 +142,18 @@ def add_pay(
         )
 
 
+# D's upgrade: a prorated charge for the rest of the period it falls in
+D_UPGRADE = [
+    {
+        "subscription_id": "sD",
+        "starts_at": "2026-01-20T00:00:00Z",
+        "ends_at": "2026-02-05T00:00:00Z",
+        "proration_factor": "0.5",
+    }
+]
+E_FAILED = {"status": "failed", "error": "INSUFFICIENT_FUNDS", "tax": None}  # E's renewal, never recovered
+
+
 def build(con) -> None:
     for sub, customer, currency, rpta, unit, status in [
         ("sA", "A", "USD", 1000, "Month", "active"),
@@ -170,37 +182,11 @@ def build(con) -> None:
         ("pC2b", "2026-02-03", 300, "USD", "C", "sC2", {}),
         ("pC1c", "2026-03-03", 500, "USD", "C", "sC1", {}),
         ("pD1", "2026-01-05", 1000, "USD", "D", "sD", {"charge": "new"}),
-        (
-            "pD2",
-            "2026-01-20",
-            500,
-            "USD",
-            "D",
-            "sD",
-            {
-                "charge": "plan_change",
-                "periods": [
-                    {
-                        "subscription_id": "sD",
-                        "starts_at": "2026-01-20T00:00:00Z",
-                        "ends_at": "2026-02-05T00:00:00Z",
-                        "proration_factor": "0.5",
-                    }
-                ],
-            },
-        ),
+        ("pD2", "2026-01-20", 500, "USD", "D", "sD", {"charge": "plan_change", "periods": D_UPGRADE}),
         ("pD3", "2026-02-05", 2000, "USD", "D", "sD", {}),
         ("pD4", "2026-03-05", 2000, "USD", "D", "sD", {}),
         ("pE1", "2026-01-10", 900, "EUR", "E", "sE", {"charge": "new"}),
-        (
-            "pE2",
-            "2026-02-10",
-            900,
-            "EUR",
-            "E",
-            "sE",
-            {"status": "failed", "error": "INSUFFICIENT_FUNDS", "tax": None},
-        ),
+        ("pE2", "2026-02-10", 900, "EUR", "E", "sE", E_FAILED),
         ("pF1", "2026-03-02", 3000, "JPY", "F", "sF", {"charge": "new"}),
         ("pG1", "2026-03-05", 520, "USD", "G", "sG", {"charge": "new"}),
         ("pH1", "2026-01-02", 1000, "USD", "H", "sH1", {"charge": "new"}),
