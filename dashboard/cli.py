@@ -29,13 +29,8 @@ def add_parsers(sub) -> None:
     e.add_argument("--from", dest="start", help="first local day, YYYY-MM-DD (default: all time)")
     e.add_argument("--to", dest="end", help="last local day, YYYY-MM-DD (default: up to the newest record)")
     e.add_argument("--currency", help="only this currency")
-    e.add_argument(
-        "--product",
-        action="append",
-        default=[],
-        metavar="PRODUCT_ID",
-        help="only these products (repeatable; payments and subscriptions)",
-    )
+    only = "only these products (repeatable; payments and subscriptions)"
+    e.add_argument("--product", action="append", default=[], metavar="PRODUCT_ID", help=only)
     e.add_argument("--out", required=True, help="the CSV file to write")
     e.add_argument("--warehouse")
 

@@ -18,11 +18,9 @@ from .sync import Outcome
 
 
 def add_parser(subparsers) -> None:
+    summary = "copy the Dodo account into the warehouse (one pass, cron-friendly)"
     p = subparsers.add_parser(
-        "sync",
-        help="copy the Dodo account into the warehouse (one pass, cron-friendly)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "sync", help=summary, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
         "--warehouse",

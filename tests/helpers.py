@@ -142,6 +142,21 @@ def add_pay(
         )
 
 
+# subscription, customer, currency, recurring pre-tax amount (minor units), cycle, status
+SUBSCRIPTIONS = """
+    sA   A  USD   1000  Month  active
+    sB   B  USD  12000  Year   active
+    sC1  C  USD    500  Month  active
+    sC2  C  USD    300  Month  cancelled
+    sD   D  USD   2000  Month  active
+    sE   E  EUR    900  Month  cancelled
+    sF   F  JPY   3000  Month  active
+    sG   G  USD    520  Week   cancelled
+    sH1  H  USD   1000  Month  cancelled
+    sH2  H  USD   1000  Month  active
+    sK   K  KWD   1500  Month  active
+    sT   T  USD   2900  Month  active
+"""
 # D's upgrade: a prorated charge for the rest of the period it falls in
 D_UPGRADE = [
     {
@@ -155,21 +170,9 @@ E_FAILED = {"status": "failed", "error": "INSUFFICIENT_FUNDS", "tax": None}  # E
 
 
 def build(con) -> None:
-    for sub, customer, currency, rpta, unit, status in [
-        ("sA", "A", "USD", 1000, "Month", "active"),
-        ("sB", "B", "USD", 12000, "Year", "active"),
-        ("sC1", "C", "USD", 500, "Month", "active"),
-        ("sC2", "C", "USD", 300, "Month", "cancelled"),
-        ("sD", "D", "USD", 2000, "Month", "active"),
-        ("sE", "E", "EUR", 900, "Month", "cancelled"),
-        ("sF", "F", "JPY", 3000, "Month", "active"),
-        ("sG", "G", "USD", 520, "Week", "cancelled"),
-        ("sH1", "H", "USD", 1000, "Month", "cancelled"),
-        ("sH2", "H", "USD", 1000, "Month", "active"),
-        ("sK", "K", "KWD", 1500, "Month", "active"),
-        ("sT", "T", "USD", 2900, "Month", "active"),
-    ]:
-        add_sub(con, sub, customer, currency, rpta, unit, status=status)
+    for line in SUBSCRIPTIONS.strip().splitlines():
+        sub, customer, currency, rpta, unit, status = line.split()
+        add_sub(con, sub, customer, currency, int(rpta), unit, status=status)
     for pid, when, total, cur, cust, sub, extra in [
         ("pA1", "2026-01-15", 1000, "USD", "A", "sA", {"charge": "new"}),
         ("pA2", "2026-02-15", 1000, "USD", "A", "sA", {}),
