@@ -12,16 +12,27 @@ from reports.money import major
 from reports.query import Reader
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading blanks before they decide a cell is a formula (" =1+1" runs too), and a
+# cell holds at most 32,767 characters in Excel: a longer one would spill into the next rows.
+CELL_LIMIT = 32_767
+CUT = " [cut at the spreadsheet limit of 32,767 characters]"
 WITH_PRODUCT = ("payments", "subscriptions")  # the other exports have no product
 WITHOUT_CURRENCY = ("customers",)
 BY_MONTH = ("mrr_movements", "revenue_monthly")  # rows are months, not records with a created_at
 
 
 def neutralise(column: pd.Series) -> pd.Series:
-    """Prefix a quote to text that starts like a formula, so a spreadsheet shows it instead of running it."""
-    text = column.astype("string")
-    risky = text.str.startswith(FORMULA_START).fillna(False)
-    return text.mask(risky, "'" + text)
+    """Text a spreadsheet shows as it is: a quote before text that starts like a formula (after any
+    blanks), NUL bytes dropped, and a cell past the spreadsheet limit cut, saying so."""
+    text = column.astype("string").str.replace(
+        "\x00", "", regex=False
+    )  # NUL ends a cell early in some readers
+    risky = (text.str.startswith(FORMULA_START) | text.str.lstrip().str.startswith(FORMULA_START)).fillna(
+        False
+    )
+    text = text.mask(risky, "'" + text)
+    too_long = (text.str.len() > CELL_LIMIT).fillna(False)
+    return text.mask(too_long, text.str.slice(0, CELL_LIMIT - len(CUT)) + CUT)
 
 
 # what -> (SQL over the warehouse, {column: export name}, money columns)
