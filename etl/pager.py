@@ -70,7 +70,7 @@ def sdk_next_page(current: int | None) -> int:
 def iso_us(us: int) -> str:
     """RFC 3339 in UTC with microseconds (the API's filters take date-times)."""
     t = EPOCH + timedelta(microseconds=us)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{t.year:04d}-{t:%m-%dT%H:%M:%S.%f}Z"  # strftime's %Y leaves years before 1000 unpadded
 
 
 def to_us(dt: datetime) -> int:

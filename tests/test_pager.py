@@ -1,8 +1,20 @@
 """etl/pager.py: windows, page parameters and when to cut and split a window."""
 
+from datetime import UTC, datetime
+
 import pytest
 
-from etl.pager import PAGE_SIZE, SPLIT_AFTER, Window, next_step, page_params, sdk_next_page, split
+from etl.pager import (
+    PAGE_SIZE,
+    SPLIT_AFTER,
+    Window,
+    iso_us,
+    next_step,
+    page_params,
+    sdk_next_page,
+    split,
+    to_us,
+)
 
 
 def full_page():
@@ -78,3 +90,9 @@ def test_sdk_next_page_skips_page_one():
     assert sdk_next_page(None) == 2
     assert sdk_next_page(0) == 2
     assert sdk_next_page(2) == 3
+
+
+def test_instants_are_rfc3339_with_four_digit_years():
+    # `--since 0001-01-01` once went out as "1-01-01T...", which the API refuses with a 422
+    assert iso_us(to_us(datetime(1, 1, 1, tzinfo=UTC))) == "0001-01-01T00:00:00.000000Z"
+    assert iso_us(to_us(datetime(2026, 12, 3, 4, 5, 6, 7, tzinfo=UTC))) == "2026-12-03T04:05:06.000007Z"
