@@ -5,7 +5,13 @@ do, never a secret); only the command line turns them into exit codes and only t
 `st.error`.
 """
 
+import re
 from enum import IntEnum
+
+# Anything shaped like an API key or a bearer token, whoever's it is: a server may echo the key it was
+# sent (in a 401 body, say), and a message can end up printed, stored and shown on the dashboard.
+KEY_SHAPED = re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9_.\-]+|(?<=Bearer )\S+", re.IGNORECASE)
+REDACTED = "[redacted]"
 
 
 class ExitCode(IntEnum):
@@ -66,3 +72,11 @@ class ForbiddenError(ApiError):
             "use a key with access to it, or leave it out with --resources."
         )
         self.path = path
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` without the given secrets or anything shaped like a key, fit to print or store."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return KEY_SHAPED.sub(REDACTED, text)

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
-from core.errors import ApiError, AuthError, ForbiddenError, NotFound
+from core.errors import ApiError, AuthError, ForbiddenError, NotFound, redact
 from core.settings import Settings
 
 from .limiter import Limiter
@@ -69,6 +69,7 @@ class DodoClient:
             },
         )
         self.environment = settings.environment
+        self._key = settings.key()
         self.limiter = Limiter(settings.per_second, settings.per_minute)
         self.slots = asyncio.Semaphore(settings.concurrency)
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
@@ -156,6 +157,7 @@ class DodoClient:
             detail = f"{body.get('code')}: {body.get('message')}"
         except (ValueError, AttributeError):
             detail = response.text[:200]
+        detail = redact(detail, self._key)  # the body may echo the key it was sent
         if response.status_code == 401:
             return AuthError(
                 f"The API refused the key (401 {detail}). Check DODO_PAYMENTS_API_KEY; test and live "
