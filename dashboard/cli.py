@@ -2,10 +2,10 @@
 files, headless, for cron). Both check the settings first: a bad one ends the command with its
 one-line message and exit code 2 before anything starts."""
 
+import os
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
@@ -99,7 +99,9 @@ def export(args) -> int:
         )
         return ExitCode.FAILED
     try:
-        Path(args.out).write_bytes(body)
+        # customers' names and e-mails: readable by this user only, whatever the umask
+        with open(os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(body)
     except OSError as exc:
         print(f"dodo-analytics export: cannot write {args.out}: {exc}", file=sys.stderr)
         return ExitCode.FAILED

@@ -4,6 +4,7 @@ the run's row in sync_runs, publish, and write the status file. It prints nothin
 what happened (`etl/cli.py` is where a result becomes text)."""
 
 import asyncio
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -68,13 +69,21 @@ def run_sync(
     WarehouseError when the lock cannot even be created; any later failure is in the result (and
     in the status file beside the warehouse). `client_factory(settings)` makes the API client (tests
     pass one that reaches an in-process sandbox)."""
-    held = wh.lock(settings.warehouse)
+    if settings.warehouse.is_symlink():  # publish into the file the link names; never replace the link
+        settings = settings.with_warehouse(settings.warehouse.resolve())
+    # The warehouse holds customers' names and e-mails: every file the sync creates is this user's
+    # only (a published file keeps the mode it has, so a deliberate chmod survives each publish).
+    umask = os.umask(0o077)
     try:
-        result = _locked(settings, request, client_factory, progress)
-        bookkeeping.write_status(settings.warehouse, result.exit_code, result.problem)
-        return result
+        held = wh.lock(settings.warehouse)
+        try:
+            result = _locked(settings, request, client_factory, progress)
+            bookkeeping.write_status(settings.warehouse, result.exit_code, result.problem)
+            return result
+        finally:
+            held.close()
     finally:
-        held.close()
+        os.umask(umask)
 
 
 def _locked(

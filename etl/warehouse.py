@@ -154,8 +154,11 @@ def publish(con, published: Path) -> None:
 def _copy_into_place(source: Path, target: Path, suffix: str) -> None:
     """Copy beside `target`, flush, then rename over it: a copy cut short never passes for `target`."""
     staging = target.with_name(target.name + suffix)
+    mode = target.stat().st_mode & 0o777 if target.exists() else None
     try:
         shutil.copyfile(source, staging)
+        if mode is not None:
+            os.chmod(staging, mode)  # a chmod of the published file outlives the publish
         with open(staging, "rb") as f:
             os.fsync(f.fileno())
         os.replace(staging, target)
