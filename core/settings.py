@@ -13,6 +13,7 @@ from core.errors import SettingsError
 
 BASE_URLS = {"test_mode": "https://test.dodopayments.com", "live_mode": "https://live.dodopayments.com"}
 DEFAULT_WAREHOUSE = "var/warehouse.duckdb"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")  # plain http stays on this machine
 
 
 class Secret:
@@ -74,6 +75,11 @@ class Settings:
             raise SettingsError(
                 "DODO_PAYMENTS_API_KEY is not set: export your Dodo API key (a read-only key is enough)"
             )
+        if api and not key.isascii():  # it would fail in the HTTP header, far from here
+            raise SettingsError(
+                "DODO_PAYMENTS_API_KEY holds a character that is not ASCII, which no API key has: copy "
+                "the key again from the Dodo dashboard (a quote or a space from a document may have come along)"
+            )
         mode = env.get("DODO_PAYMENTS_ENVIRONMENT", "").strip()
         if (api or mode) and mode not in BASE_URLS:
             raise SettingsError(
@@ -88,6 +94,11 @@ class Settings:
                 raise SettingsError(
                     "DODO_PAYMENTS_BASE_URL must be an http:// or https:// address with a host, such as "
                     f"http://127.0.0.1:8765 (got {_echo(base_url, key)})"
+                )
+            if mode == "live_mode" and parts.scheme == "http" and parts.hostname not in LOOPBACK:
+                raise SettingsError(
+                    "DODO_PAYMENTS_BASE_URL is plain http:// in live_mode: the live key would cross the "
+                    f"network unencrypted (got {_echo(base_url, key)}); use https://"
                 )
         timezone = env.get("DODO_ANALYTICS_TIMEZONE", "").strip() or "UTC"
         try:

@@ -99,7 +99,12 @@ class DodoClient:
                 try:
                     response = await self._http.get(path, params=params)
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
-                    problem = f"{type(exc).__name__} (no answer)"
+                    if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # no retry mends a certificate
+                        raise ApiError(
+                            f"the TLS certificate of {self._http.base_url} could not be verified ({exc}); "
+                            "check DODO_PAYMENTS_BASE_URL, or the proxy between this machine and Dodo"
+                        ) from None
+                    problem = f"{type(exc).__name__}, no answer from {self._http.base_url}"
                     hint = None
                 else:
                     self.stats[f"status:{response.status_code}"] += 1

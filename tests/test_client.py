@@ -195,3 +195,24 @@ def test_retry_hint_parses_seconds_ms_and_dates():
     assert retry_hint(httpx.Headers({"retry-after": past})) == 0.0
     assert retry_hint(httpx.Headers({"retry-after": "whenever"})) is None
     assert retry_hint(httpx.Headers({})) is None
+
+
+def test_a_connection_failure_names_the_address_it_tried():
+    out = call([httpx.ConnectError] * (MAX_RETRIES + 1))
+    assert "no answer from http://api.test" in str(out.result)
+
+
+class SelfSigned(httpx.ConnectError):
+    """What httpx raises for a server whose certificate does not verify."""
+
+    def __init__(self, message, request):
+        super().__init__(
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate",
+            request=request,
+        )
+
+
+def test_an_unverifiable_certificate_is_said_at_once_not_retried_as_an_outage():
+    out = call([SelfSigned])
+    assert "TLS certificate of http://api.test could not be verified" in str(out.result)
+    assert "may be down" not in str(out.result) and len(out.requests) == 1

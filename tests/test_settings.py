@@ -118,3 +118,22 @@ def test_readers_check_a_mode_that_is_set():
     with pytest.raises(SettingsError, match="DODO_PAYMENTS_ENVIRONMENT"):
         Settings.from_env({"DODO_PAYMENTS_ENVIRONMENT": "prod"}, api=False)
     assert Settings.from_env({"DODO_PAYMENTS_ENVIRONMENT": "live_mode"}, api=False).environment == "live_mode"
+
+
+def test_a_key_with_a_character_that_is_not_ascii_is_a_settings_error():
+    key = KEY[:-1] + "’"  # a typographic quote pasted from a document
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env(DODO_PAYMENTS_API_KEY=key))
+    assert "not ASCII" in str(info.value) and key not in str(info.value) and KEY[:-1] not in str(info.value)
+
+
+def test_live_mode_refuses_plain_http_except_on_this_machine():
+    message = settings_error(
+        env(DODO_PAYMENTS_ENVIRONMENT="live_mode", DODO_PAYMENTS_BASE_URL="http://proxy.example")
+    )
+    assert "unencrypted" in message and "https://" in message
+    local = Settings.from_env(
+        env(DODO_PAYMENTS_ENVIRONMENT="live_mode", DODO_PAYMENTS_BASE_URL="http://127.0.0.1:8765")
+    )
+    assert local.base_url == "http://127.0.0.1:8765"
+    assert Settings.from_env(env(DODO_PAYMENTS_BASE_URL="http://sandbox.test")).base_url  # test mode: allowed
