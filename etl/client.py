@@ -21,6 +21,9 @@ from .limiter import Limiter
 RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 MAX_RETRIES = 6
 MAX_PAUSE = 300.0  # seconds: the longest Retry-After the client will wait out
+# A page of 100 records is some 100 KB; an answer past this is not a page, and reading it whole would
+# take the memory of the machine (a 99 MB answer once took 1.4 GB).
+MAX_BODY = 16 * 2**20
 
 
 def backoff(retries_done: int, rng: random.Random) -> float:
@@ -97,7 +100,7 @@ class DodoClient:
                 await self._wait_turn()
                 self.stats["requests"] += 1
                 try:
-                    response = await self._http.get(path, params=params)
+                    response = await self._fetch(path, params)
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
                     if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # no retry mends a certificate
                         raise ApiError(
@@ -141,6 +144,29 @@ class DodoClient:
                 f"GET {path} failed after {MAX_RETRIES + 1} attempts (last: {problem}); "
                 "the API may be down or overloaded: try again later"
             )
+
+    async def _fetch(self, path: str, params: dict | None) -> httpx.Response:
+        """The answer, read up to MAX_BODY: a larger one ends the run with an error, not the machine."""
+        async with self._http.stream("GET", path, params=params) as streamed:
+            chunks, size = [], 0
+            async for chunk in streamed.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise ApiError(
+                        f"GET {path}: the answer from {self._http.base_url} passed {MAX_BODY // 2**20} MB, "
+                        "where a page is some 100 KB; check DODO_PAYMENTS_BASE_URL (a proxy or another "
+                        "service may be answering)"
+                    )
+                chunks.append(chunk)
+        # the body as read (decompressed), with the headers that still describe it
+        headers = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=b"".join(chunks), request=streamed.request
+        )
 
     def _decode(self, body: bytes):
         """JSON; bytes that are not UTF-8 (a bad byte in some customer's name) become U+FFFD and are

@@ -216,3 +216,17 @@ def test_an_unverifiable_certificate_is_said_at_once_not_retried_as_an_outage():
     out = call([SelfSigned])
     assert "TLS certificate of http://api.test could not be verified" in str(out.result)
     assert "may be down" not in str(out.result) and len(out.requests) == 1
+
+
+def test_an_answer_larger_than_any_page_ends_the_run_without_being_read_whole():
+    sent = []
+
+    async def endless_page():
+        for _ in range(64):  # 64 MB if read whole
+            sent.append(1)
+            yield b" " * 2**20
+
+    out = call([httpx.Response(200, content=endless_page())])
+    assert isinstance(out.result, ApiError) and "passed 16 MB" in str(out.result)
+    assert "http://api.test" in str(out.result) and len(out.requests) == 1  # not retried
+    assert len(sent) <= 17  # it stopped reading once past the limit
