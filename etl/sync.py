@@ -217,7 +217,7 @@ class Sync:
     async def fetch_window(self, r: Resource, w: Window) -> None:
         if r.name in self.out.skipped:
             return
-        page, items, oldest = 0, [], None
+        page, items, oldest, previous = 0, [], None, None
         while True:
             data = await self.client.get(r.path, page_params(w, page))
             batch = data.get("items") if isinstance(data, dict) else None
@@ -225,6 +225,12 @@ class Sync:
                 raise ApiError(
                     f"GET {r.path} answered without an items list; is DODO_PAYMENTS_BASE_URL the API?"
                 )
+            if batch and batch == previous:  # else a server that ignores page_number is paged forever
+                raise ApiError(
+                    f"GET {r.path} answered page {page} with the same records as page {page - 1}: the "
+                    "server ignores page_number; is DODO_PAYMENTS_BASE_URL the Dodo API?"
+                )
+            previous = batch
             items += batch
             for item in batch:
                 try:
