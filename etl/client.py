@@ -73,6 +73,7 @@ class DodoClient:
         )
         self.environment = settings.environment
         self._key = settings.key()
+        self.deadline = 4 * settings.timeout  # seconds one answer may take, all of it
         self.limiter = Limiter(settings.per_second, settings.per_minute)
         self.slots = asyncio.Semaphore(settings.concurrency)
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
@@ -107,7 +108,7 @@ class DodoClient:
                             f"the TLS certificate of {self._http.base_url} could not be verified ({exc}); "
                             "check DODO_PAYMENTS_BASE_URL, or the proxy between this machine and Dodo"
                         ) from None
-                    problem = f"{type(exc).__name__}, no answer from {self._http.base_url}"
+                    problem = f"{type(exc).__name__}: {exc or 'no answer'}, from {self._http.base_url}"
                     hint = None
                 else:
                     self.stats[f"status:{response.status_code}"] += 1
@@ -146,10 +147,17 @@ class DodoClient:
             )
 
     async def _fetch(self, path: str, params: dict | None) -> httpx.Response:
-        """The answer, read up to MAX_BODY: a larger one ends the run with an error, not the machine."""
+        """The answer, read up to MAX_BODY (a larger one ends the run with an error, not the machine)
+        and within `deadline` seconds (a slower one is a timeout, retried as one)."""
+        started = self.clock()
         async with self._http.stream("GET", path, params=params) as streamed:
             chunks, size = [], 0
             async for chunk in streamed.aiter_bytes():
+                # httpx's timeout is per read: a server dripping a byte at a time never trips it
+                if self.clock() - started > self.deadline:
+                    raise httpx.ReadTimeout(
+                        f"the answer took over {self.deadline:.0f} s", request=streamed.request
+                    )
                 size += len(chunk)
                 if size > MAX_BODY:
                     raise ApiError(

@@ -30,11 +30,11 @@ class Outcome:
     stats: dict = field(default_factory=dict)
 
 
-def call(replies, path="/payments", params=None) -> Outcome:
+def call(replies, path="/payments", params=None, clock=None) -> Outcome:
     """One `DodoClient.get` against a transport answering `replies` in order (a Response, or an
     exception class to raise), with a fake clock that only moves when the client sleeps."""
     replies, out = list(replies), Outcome(None)
-    clock = FakeClock(1000.0)
+    clock = clock or FakeClock(1000.0)
 
     async def sleep(seconds):
         out.sleeps.append(seconds)
@@ -199,7 +199,7 @@ def test_retry_hint_parses_seconds_ms_and_dates():
 
 def test_a_connection_failure_names_the_address_it_tried():
     out = call([httpx.ConnectError] * (MAX_RETRIES + 1))
-    assert "no answer from http://api.test" in str(out.result)
+    assert "ConnectError: no answer in time, from http://api.test" in str(out.result)
 
 
 class SelfSigned(httpx.ConnectError):
@@ -230,3 +230,19 @@ def test_an_answer_larger_than_any_page_ends_the_run_without_being_read_whole():
     assert isinstance(out.result, ApiError) and "passed 16 MB" in str(out.result)
     assert "http://api.test" in str(out.result) and len(out.requests) == 1  # not retried
     assert len(sent) <= 17  # it stopped reading once past the limit
+
+
+def test_an_answer_dripping_a_byte_at_a_time_times_out_as_a_whole():
+    clock = FakeClock(1000.0)
+
+    async def drip():
+        for _ in range(1000):
+            clock.advance(5)  # each byte comes 5 s after the last: no single read ever times out
+            yield b" "
+
+    replies = [httpx.Response(200, content=drip()) for _ in range(MAX_RETRIES + 1)]
+    out = call(replies, clock=clock)
+    deadline = 4 * SETTINGS.timeout
+    assert f"ReadTimeout: the answer took over {deadline:.0f} s" in str(out.result)
+    # each attempt ended at the first byte past the deadline
+    assert clock() - 1000.0 <= (MAX_RETRIES + 1) * (deadline + 5) + sum(out.sleeps)
