@@ -17,6 +17,15 @@ import pandas as pd
 
 Params = Sequence[Any] | Mapping[str, Any]
 
+# Never fetch or load a DuckDB extension on the fly: a file of another kind (SQLite, say) must be an
+# error, not a download. The extensions this product uses (json, parquet, icu) are built in.
+NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+PRODUCT = "dodo-analytics"
+SCHEMA_VERSION = 1  # warehouse_info.schema_version: raised when a change needs a newer reader
+
 
 def work_path(published: Path) -> Path:
     """The sync's working copy: written during a pass, copied over the published file at the end."""
@@ -44,7 +53,7 @@ def identity(path: Path) -> tuple[int, int, int] | None:
 @contextmanager
 def connect(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the published file, read-only, its tables in the default schema."""
-    with duckdb.connect(":memory:") as con:
+    with duckdb.connect(":memory:", config=NO_EXTENSIONS) as con:
         con.execute("SET TimeZone = 'UTC'")
         # product_ok(product, selected): true for every product when nothing is selected (the product filter)
         con.execute("CREATE TEMP MACRO product_ok(p, sel) AS (len(sel) = 0 OR list_contains(sel, p))")
@@ -74,3 +83,38 @@ def read_status(published: Path) -> dict | None:
         return json.loads(status_path(published).read_text())
     except (OSError, ValueError):
         return None
+
+
+def foreign(path: Path) -> str | None:
+    """Why the existing file `path` is not a warehouse of this product, as the end of a sentence that
+    starts with its name; None when it is one (or an empty DuckDB file, which the sync can fill)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if head[8:12] != b"DUCK":  # every DuckDB file carries this magic at byte 8
+        return "is not a DuckDB file (it is damaged, cut short, or another program's)"
+    try:
+        with duckdb.connect(":memory:", config=NO_EXTENSIONS) as con:
+            con.execute("ATTACH ? AS w (READ_ONLY)", [str(path)])
+            tables = {
+                t
+                for (t,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'"
+                ).fetchall()
+            }
+            info = (
+                con.execute("SELECT product, schema_version FROM w.warehouse_info").fetchall()
+                if "warehouse_info" in tables
+                else []
+            )
+    except duckdb.Error as exc:
+        return f"is a damaged DuckDB file ({str(exc).splitlines()[0]})"
+    if info and info[0][0] != PRODUCT:
+        return f"is a warehouse of another product ({info[0][0]})"
+    if info and info[0][1] > SCHEMA_VERSION:
+        return f"was written by a newer version of {PRODUCT} (schema {info[0][1]}; this one reads {SCHEMA_VERSION})"
+    if tables and "sync_runs" not in tables:  # (warehouses from before the marker have sync_runs)
+        return "is a DuckDB file of another program (it has no sync_runs table)"
+    return None

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from core.errors import LockHeld, WarehouseError
-from core.published import lock_path, work_path
+from core.published import NO_EXTENSIONS, PRODUCT, SCHEMA_VERSION, foreign, lock_path, work_path
 
 from . import bookkeeping
 from .records import SQL_TYPES
@@ -45,13 +45,30 @@ def lock(published: Path) -> IO:
 
 
 def open_work(published: Path) -> duckdb.DuckDBPyConnection:
-    """Open (creating it from the published file when needed) the working copy, with the schema."""
+    """Open (creating it from the published file when needed) the working copy, with the schema. A
+    file that is not this product's warehouse is never written to: a published one is an error that
+    says the way out; a damaged working copy is set aside (it holds nothing the next pass cannot
+    fetch again) and made anew from the published file."""
     work = work_path(published)
+    if published.is_dir():
+        raise WarehouseError(
+            f"{published} is a folder, not a warehouse file: point --warehouse (or DODO_ANALYTICS_WAREHOUSE) "
+            "at a file such as var/warehouse.duckdb"
+        )
+    if published.exists() and (why := foreign(published)):
+        raise WarehouseError(
+            f"{published} {why}, so the sync leaves it alone. Move it aside (mv {published} "
+            f"{published}.old) and run the sync again to build the warehouse anew from the API, or "
+            "point --warehouse at another file"
+        )
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
+        if work.exists() and foreign(work):
+            os.replace(work, work.with_name(work.name + ".damaged"))
+            work.with_name(work.name + ".wal").unlink(missing_ok=True)
         if not work.exists() and published.exists():
             _copy_into_place(published, work, ".copying")
-        con = duckdb.connect(str(work))
+        con = duckdb.connect(str(work), config=NO_EXTENSIONS)
     except (OSError, duckdb.Error) as exc:
         raise WarehouseError(f"cannot open the working warehouse {work}: {exc}; {WRITE_HELP}") from None
     con.execute("SET TimeZone = 'UTC'")
@@ -66,6 +83,11 @@ def open_work(published: Path) -> duckdb.DuckDBPyConnection:
             f"PRIMARY KEY ({r.key}))"
         )
     con.execute(bookkeeping.DDL)
+    con.execute("CREATE TABLE IF NOT EXISTS warehouse_info (product VARCHAR, schema_version INTEGER)")
+    con.execute(
+        "INSERT INTO warehouse_info SELECT ?, ? WHERE NOT EXISTS (FROM warehouse_info)",
+        [PRODUCT, SCHEMA_VERSION],
+    )
     return con
 
 
