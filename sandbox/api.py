@@ -67,7 +67,14 @@ class SandboxAPI:
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes = b"") -> Reply:
         path = "/" + path.strip("/")
         if path.startswith("/_sandbox/") or path == "/_sandbox":
-            reply = self.control(method, path[len("/_sandbox/") :], query, body)
+            if method != "GET" and "origin" in headers:
+                # a web page's request (browsers always say where it came from): a page on any site
+                # could otherwise move the clock or turn faults on; curl and the tests send no Origin
+                reply = _error(
+                    403, "FORBIDDEN", "the sandbox's control endpoints take no requests from web pages"
+                )
+            else:
+                reply = self.control(method, path[len("/_sandbox/") :], query, body)
         else:
             reply = self.api(method, path, query, headers)
             self.stats["requests"] += 1

@@ -119,17 +119,13 @@ def build_api(args, clock=None) -> SandboxAPI:
     data = FixtureData(args.data, now) if args.data else SimulatedData(args.seed, parse_size(args.size), now)
     per_second, per_minute = PROFILES[args.rate_profile]
     limiter = RateLimiter(args.per_second or per_second, args.per_minute or per_minute)
-    config = FaultConfig(
-        latency_ms=args.latency_ms,
-        latency_max_ms=args.latency_max_ms,
-        error_rate=args.error_rate,
-        hang_rate=args.hang_rate,
-        truncate_rate=args.truncate_rate,
-        rate_429=args.rate_429,
-        date_back_rate=args.date_back_rate,
-        date_back_s=args.date_back_s,
-        seed=args.fault_seed,
-    )
+    config = FaultConfig()
+    knobs = ("latency_ms", "latency_max_ms", "error_rate", "hang_rate", "truncate_rate", "rate_429")
+    try:  # the checks of /_sandbox/faults: an "inf" latency would hang every call
+        config.update({name: getattr(args, name) for name in (*knobs, "date_back_rate", "date_back_s")})
+        config.update({"seed": args.fault_seed})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.burst_429:
         try:
             config.burst_429, config.burst_every = (int(x) for x in args.burst_429.split("/"))

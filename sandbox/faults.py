@@ -7,6 +7,15 @@ Decisions come from a seeded random generator, so a fault run is repeatable.
 import random
 from dataclasses import asdict, dataclass, fields
 
+# what each knob may be set to: rates are shares, a latency at most a minute
+LIMITS = {
+    "latency_ms": (0, 60_000),
+    "latency_max_ms": (0, 60_000),
+    **{name: (0, 1) for name in ("error_rate", "hang_rate", "truncate_rate", "rate_429", "date_back_rate")},
+    "date_back_s": (0, 10 * 365 * 86_400),
+    "seed": (-(2**63), 2**63 - 1),
+}
+
 
 @dataclass
 class FaultConfig:
@@ -31,9 +40,13 @@ class FaultConfig:
             if name not in known:
                 raise ValueError(f"unknown fault {name!r}; known: {', '.join(known)}")
             try:
-                setattr(self, name, (int if known[name] in (int, "int") else float)(value))
-            except (TypeError, ValueError):
+                number = (int if known[name] in (int, "int") else float)(value)
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(f"fault {name!r} needs a number, got {value!r}") from None
+            lo, hi = LIMITS.get(name, (0, 10**9))
+            if not lo <= number <= hi:  # also refuses inf and nan, which would hang or break every call
+                raise ValueError(f"fault {name!r} must be between {lo} and {hi}, got {value!r}")
+            setattr(self, name, number)
 
     def as_dict(self) -> dict:
         return asdict(self)

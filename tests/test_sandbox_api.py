@@ -227,6 +227,34 @@ def test_forced_429_bursts_and_control_endpoint():
         assert c.post("/_sandbox/faults", json={"nonsense": 1}).status_code == 422
 
 
+def test_fault_knobs_refuse_values_that_would_hang_or_break_every_call():
+    api = make_api(300)
+    with client_for(api) as c:
+        for bad in ({"latency_ms": "inf"}, {"latency_ms": 1e12}, {"error_rate": 2}, {"hang_rate": "nan"}):
+            r = c.post("/_sandbox/faults", json=bad)
+            assert r.status_code == 422, bad
+        assert api.faults.config.latency_ms == 0 and api.faults.config.error_rate == 0
+
+
+def test_control_endpoints_refuse_a_web_pages_request():
+    api = make_api(300)
+    with client_for(api) as c:
+        # what a page on any site can send without asking: a text/plain POST, with its Origin
+        r = c.post(
+            "/_sandbox/faults",
+            content=b'{"error_rate": 1}',
+            headers={"content-type": "text/plain", "origin": "https://attacker.example"},
+        )
+        assert r.status_code == 403 and api.faults.config.error_rate == 0
+        assert (
+            c.post("/_sandbox/advance?days=7", headers={"origin": "https://attacker.example"}).status_code
+            == 403
+        )
+        assert (
+            c.post("/_sandbox/faults", json={"error_rate": 0.5}).status_code == 200
+        )  # curl, a test: no Origin
+
+
 def test_stats_count_requests_by_method(small_api):
     api = make_api(300)
     with client_for(api, RW_KEY) as c:
