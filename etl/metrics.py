@@ -324,7 +324,6 @@ STATEMENTS = [
 ]
 
 
-
 def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:
     """Rebuild every metric table inside the caller's connection (the working copy)."""
     for sql, params in bound(timezone, grace_days, recovery_days, data_through):
