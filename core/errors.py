@@ -51,6 +51,10 @@ class TieOutError(DodoError):
     """The metric tables disagree with each other; the message names the table and the numbers."""
 
 
+class MetricsError(DodoError):
+    """A metric table could not be built from the data (not for want of disk); the message names it."""
+
+
 class ApiError(DodoError):
     """The API could not give what was asked; the message says what and what to do. Never holds the key."""
 

@@ -202,6 +202,20 @@ def reject(con, rows: list[tuple]) -> None:
         con.executemany("INSERT INTO rejected_records VALUES (?, ?, ?, ?)", rows)
 
 
+def list_unplaced(con, run_id: int) -> int:
+    """The records the metric tables left out (unplaced_records) listed under this run, each once:
+    the rows an earlier run wrote for the same record and reason go. Their number."""
+    con.execute(
+        "DELETE FROM rejected_records WHERE (resource, record_id, reason) IN "
+        "(SELECT (resource, record_id, reason) FROM unplaced_records)"
+    )
+    con.execute(
+        "INSERT INTO rejected_records SELECT $run_id, resource, record_id, reason FROM unplaced_records",
+        {"run_id": run_id},
+    )
+    return con.execute("SELECT count(*) FROM unplaced_records").fetchone()[0]
+
+
 # -- <warehouse>.status.json ---------------------------------------------------------------------
 def write_status(published: Path, exit_code: int, problem: str | None) -> None:
     """How this run ended, whether or not it published anything (the dashboard and doctor read it)."""

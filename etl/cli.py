@@ -135,6 +135,8 @@ def _summary(result: SyncResult, out: Outcome, stdout: TextIO) -> None:
         if stats.get("invalid_utf8")
         else []
     )
+    if out.unplaced:
+        notes.append(f"{out.unplaced:,} records are left out of the money tables (see rejected_records)")
     for note in notes:
         print(f"  note: {note}", file=stdout)
     missing = f", {out.details_missing:,} not available (see rejected_records)" if out.details_missing else ""

@@ -8,11 +8,14 @@ statement runs in the sync's UTC session; the business time zone only buckets re
 
 import math
 
-from core.errors import TieOutError
+import duckdb
+
+from core.errors import MetricsError, TieOutError
 
 from .declines import HARD, SOFT
 
-# Money stays BIGINT minor units; MRR is DOUBLE minor units, unrounded (rounded only at display).
+# Money stays integer minor units, summed as HUGEINT (two valid int64 payments overflow a BIGINT);
+# MRR is DOUBLE minor units, unrounded (rounded only at display).
 STATEMENTS = [
     # -- parameters --------------------------------------------------------------------------------
     """CREATE OR REPLACE TABLE metric_settings AS
@@ -26,6 +29,8 @@ STATEMENTS = [
            SELECT reference_object_id AS payment_id, currency, sum(amount) AS tax
            FROM ledger_entries WHERE event_type = 'tax' AND NOT is_credit GROUP BY ALL)
        SELECT p.* EXCLUDE (raw), coalesce(d.tax, t.tax) AS tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
+              -- recurring: for a subscription, or for several at once (subscription_id null, the list set)
+              p.subscription_id IS NOT NULL OR len(p.subscription_ids) > 0 AS is_recurring,
               timezone($timezone, p.created_at)::DATE AS local_day,
               -- the product: the subscription's plan, or for a one-time payment its detail's (when fetched)
               coalesce(s.product_id, d.product_id) AS product_id
@@ -33,6 +38,34 @@ STATEMENTS = [
        LEFT JOIN ledger_tax t ON t.payment_id = p.payment_id AND t.currency = p.currency
        LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id
        WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
+    # A refund or dispute sent without a currency takes its payment's; with neither it cannot be placed
+    # in any money table and is listed in unplaced_records (the sync copies them to rejected_records).
+    # A subscription whose cycle is not a positive count of days, weeks, months or years has no
+    # monthly value: its payments count as revenue, never as MRR.
+    """CREATE OR REPLACE TABLE placed_refunds AS
+       SELECT r.refund_id, r.payment_id, r.created_at, r.status, r.amount, r.reason, r.is_partial,
+              coalesce(r.currency, p.currency) AS currency
+       FROM refunds r LEFT JOIN payments p USING (payment_id) WHERE coalesce(r.currency, p.currency) IS NOT NULL""",
+    """CREATE OR REPLACE TABLE placed_disputes AS
+       SELECT x.dispute_id, x.payment_id, x.created_at, x.amount, x.dispute_stage, x.dispute_status,
+              coalesce(x.currency, p.currency) AS currency
+       FROM disputes x LEFT JOIN payments p USING (payment_id) WHERE coalesce(x.currency, p.currency) IS NOT NULL""",
+    """CREATE OR REPLACE TABLE unplaced_records AS
+       SELECT 'refunds' AS resource, refund_id AS record_id,
+              'no currency, and neither has its payment ' || payment_id || ' in the warehouse: '
+              || 'left out of the money tables' AS reason
+       FROM refunds r WHERE currency IS NULL AND refund_id NOT IN (SELECT refund_id FROM placed_refunds)
+       UNION ALL
+       SELECT 'disputes', dispute_id, 'no currency, and neither has its payment ' || payment_id
+              || ' in the warehouse: left out of the money tables'
+       FROM disputes WHERE currency IS NULL AND dispute_id NOT IN (SELECT dispute_id FROM placed_disputes)
+       UNION ALL
+       SELECT 'subscriptions', subscription_id, 'billed every ' || coalesce(payment_frequency_count::VARCHAR, '?')
+              || ' ' || coalesce(payment_frequency_interval, '?') || ', which has no monthly value: '
+              || 'its payments count as revenue, not as MRR'
+       FROM subscriptions
+       WHERE NOT coalesce(payment_frequency_count > 0 AND payment_frequency_interval IN ('Day', 'Week', 'Month', 'Year'),
+                          false)""",
     # -- revenue -----------------------------------------------------------------------------------
     # by product first, for the dashboard's product filter (refunds and disputes take their payment's);
     # the whole-business tables are its sums, so the two can never disagree
@@ -43,29 +76,30 @@ STATEMENTS = [
            FROM counted_payments WHERE status = 'succeeded' GROUP BY ALL),
        refunds AS (
            SELECT timezone($timezone, r.created_at)::DATE AS day, r.currency, c.product_id, sum(r.amount) AS refunds
-           FROM refunds r LEFT JOIN counted_payments c USING (payment_id) WHERE r.status = 'succeeded' GROUP BY ALL),
+           FROM placed_refunds r LEFT JOIN counted_payments c USING (payment_id) WHERE r.status = 'succeeded'
+           GROUP BY ALL),
        lost AS (
            SELECT timezone($timezone, x.created_at)::DATE AS day, x.currency, c.product_id, sum(x.amount) AS disputes_lost
-           FROM disputes x LEFT JOIN counted_payments c USING (payment_id)
+           FROM placed_disputes x LEFT JOIN counted_payments c USING (payment_id)
            WHERE x.dispute_status = 'dispute_lost' GROUP BY ALL)
-       SELECT day, currency, product_id, coalesce(gross_volume, 0)::BIGINT AS gross_volume,
-              coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments, coalesce(refunds, 0)::BIGINT AS refunds,
-              coalesce(disputes_lost, 0)::BIGINT AS disputes_lost,
-              (coalesce(gross_volume, 0) - coalesce(refunds, 0) - coalesce(disputes_lost, 0))::BIGINT AS net_volume,
-              tax::BIGINT AS tax, coalesce(tax_known_payments, 0)::BIGINT AS tax_known_payments
+       SELECT day, currency, product_id, coalesce(gross_volume, 0)::HUGEINT AS gross_volume,
+              coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments, coalesce(refunds, 0)::HUGEINT AS refunds,
+              coalesce(disputes_lost, 0)::HUGEINT AS disputes_lost,
+              (coalesce(gross_volume, 0) - coalesce(refunds, 0) - coalesce(disputes_lost, 0))::HUGEINT AS net_volume,
+              tax::HUGEINT AS tax, coalesce(tax_known_payments, 0)::BIGINT AS tax_known_payments
        FROM gross FULL JOIN refunds USING (day, currency, product_id) FULL JOIN lost USING (day, currency, product_id)""",
     """CREATE OR REPLACE TABLE revenue_daily AS
-       SELECT day, currency, sum(gross_volume)::BIGINT AS gross_volume,
-              sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::BIGINT AS refunds,
-              sum(disputes_lost)::BIGINT AS disputes_lost, sum(net_volume)::BIGINT AS net_volume,
-              sum(tax)::BIGINT AS tax, sum(tax_known_payments)::BIGINT AS tax_known_payments
+       SELECT day, currency, sum(gross_volume)::HUGEINT AS gross_volume,
+              sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,
+              sum(disputes_lost)::HUGEINT AS disputes_lost, sum(net_volume)::HUGEINT AS net_volume,
+              sum(tax)::HUGEINT AS tax, sum(tax_known_payments)::BIGINT AS tax_known_payments
        FROM revenue_daily_by_product GROUP BY ALL ORDER BY day, currency""",
     # fees from the balance ledger (payment, refund and dispute fees net of their reversals), by the
     # entry's day; empty when the key may not read the ledger, which the dashboard shows as unavailable
     """CREATE OR REPLACE TABLE fees_daily AS
        SELECT timezone($timezone, created_at)::DATE AS day, currency,
-              sum(amount) FILTER (event_type IN ('payment_fees', 'refund_fees', 'dispute_fees'))::BIGINT AS fees,
-              coalesce(sum(amount) FILTER (event_type IN ('refund_fees_reversal', 'dispute_fees_reversal')), 0)::BIGINT
+              sum(amount) FILTER (event_type IN ('payment_fees', 'refund_fees', 'dispute_fees'))::HUGEINT AS fees,
+              coalesce(sum(amount) FILTER (event_type IN ('refund_fees_reversal', 'dispute_fees_reversal')), 0)::HUGEINT
                   AS fee_reversals
        FROM ledger_entries
        WHERE event_type IN ('payment_fees', 'refund_fees', 'dispute_fees', 'refund_fees_reversal', 'dispute_fees_reversal')
@@ -87,7 +121,7 @@ STATEMENTS = [
               CASE WHEN error_code IS NULL THEN 'unknown'
                    WHEN error_code IN (SELECT unnest($hard)) THEN 'hard'
                    WHEN error_code IN (SELECT unnest($soft)) THEN 'soft' ELSE 'unclassified' END AS decline_type,
-              count(*) AS failed, sum(total_amount)::BIGINT AS amount, currency
+              count(*) AS failed, sum(total_amount)::HUGEINT AS amount, currency
        FROM counted_payments WHERE status = 'failed' GROUP BY ALL ORDER BY month, failed DESC""",
     # -- MRR: paid periods, segments, value intervals -----------------------------------------------
     # One row per (payment, subscription) it pays for. The period is the payment's service period
@@ -111,7 +145,8 @@ STATEMENTS = [
                   sum(s.recurring_pre_tax_amount) OVER (PARTITION BY ps.payment_id) AS rpta_all,
                   count(*) OVER (PARTITION BY ps.payment_id) AS sub_count
            FROM per_sub ps JOIN subscriptions s USING (subscription_id)
-           WHERE NOT coalesce(s.on_demand, false))
+           WHERE NOT coalesce(s.on_demand, false)
+             AND subscription_id NOT IN (SELECT record_id FROM unplaced_records WHERE resource = 'subscriptions'))
        SELECT payment_id, subscription_id, customer_id, currency, created_at,
               coalesce(sp.starts_at, created_at) AS starts_at,
               coalesce(sp.ends_at, timezone('UTC', timezone('UTC', created_at) + CASE unit
@@ -303,9 +338,9 @@ STATEMENTS = [
               count(*) FILTER (matured AND recovered) / nullif(count(*) FILTER (matured), 0) AS recovery_rate
        FROM failed GROUP BY ALL ORDER BY currency, month""",
     """CREATE OR REPLACE TABLE revenue_monthly AS
-       SELECT date_trunc('month', day)::DATE AS month, currency, sum(gross_volume)::BIGINT AS gross_volume,
-              sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::BIGINT AS refunds,
-              sum(disputes_lost)::BIGINT AS disputes_lost, sum(net_volume)::BIGINT AS net_volume,
+       SELECT date_trunc('month', day)::DATE AS month, currency, sum(gross_volume)::HUGEINT AS gross_volume,
+              sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,
+              sum(disputes_lost)::HUGEINT AS disputes_lost, sum(net_volume)::HUGEINT AS net_volume,
               sum(refunds) / nullif(sum(gross_volume), 0) AS refund_rate,
               sum(gross_volume) / nullif(sum(succeeded_payments), 0) AS average_order_value
        FROM revenue_daily GROUP BY ALL ORDER BY currency, month""",
@@ -313,21 +348,28 @@ STATEMENTS = [
        WITH opened AS (
            SELECT date_trunc('month', timezone($timezone, created_at))::DATE AS month, currency, count(*) AS opened,
                   count(*) FILTER (dispute_status = 'dispute_lost') AS lost, sum(amount) AS amount
-           FROM disputes GROUP BY ALL),
+           FROM placed_disputes GROUP BY ALL),
        paid AS (
            SELECT date_trunc('month', day)::DATE AS month, currency, sum(succeeded_payments) AS succeeded_payments
            FROM revenue_daily GROUP BY ALL)
        SELECT month, currency, coalesce(opened, 0) AS disputes_opened, coalesce(lost, 0) AS disputes_lost_count,
-              coalesce(amount, 0)::BIGINT AS disputed_amount, coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments,
+              coalesce(amount, 0)::HUGEINT AS disputed_amount, coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments,
               coalesce(opened, 0) / nullif(succeeded_payments, 0) AS dispute_rate
        FROM opened FULL JOIN paid USING (month, currency) ORDER BY currency, month""",
 ]
 
 
 def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_through) -> None:
-    """Rebuild every metric table inside the caller's connection (the working copy)."""
+    """Rebuild every metric table inside the caller's connection (the working copy). A statement that
+    fails for a reason other than the disk raises MetricsError naming its table."""
     for sql, params in bound(timezone, grace_days, recovery_days, data_through):
-        con.execute(sql, params)
+        try:
+            con.execute(sql, params)
+        except (duckdb.IOException, duckdb.OutOfMemoryException):
+            raise
+        except duckdb.Error as exc:
+            table = sql.split("TABLE", 1)[1].split()[0]
+            raise MetricsError(f"building the metric table {table} failed: {exc}") from None
 
 
 def bound(timezone: str, grace_days: int, recovery_days: int, data_through) -> list[tuple[str, dict]]:
@@ -370,8 +412,12 @@ def tie_out(con) -> None:
         raw AS (SELECT currency, sum(total_amount) gross FROM payments p LEFT JOIN payment_details d USING (payment_id)
                 WHERE status = 'succeeded' AND total_amount <> 0 AND NOT coalesce(is_update_payment_method, false)
                 GROUP BY ALL),
-        ref AS (SELECT currency, sum(amount) refunds FROM refunds WHERE status = 'succeeded' GROUP BY ALL),
-        dis AS (SELECT currency, sum(amount) lost FROM disputes WHERE dispute_status = 'dispute_lost' GROUP BY ALL)
+        ref AS (SELECT coalesce(r.currency, p.currency) currency, sum(amount) refunds
+                FROM refunds r LEFT JOIN payments p USING (payment_id) WHERE r.status = 'succeeded' GROUP BY ALL
+                HAVING coalesce(r.currency, p.currency) IS NOT NULL),
+        dis AS (SELECT coalesce(x.currency, p.currency) currency, sum(amount) lost
+                FROM disputes x LEFT JOIN payments p USING (payment_id) WHERE x.dispute_status = 'dispute_lost'
+                GROUP BY ALL HAVING coalesce(x.currency, p.currency) IS NOT NULL)
         SELECT currency, view.gross, raw.gross, view.refunds, ref.refunds, view.lost, dis.lost
         FROM view FULL JOIN raw USING (currency) FULL JOIN ref USING (currency) FULL JOIN dis USING (currency)
         WHERE coalesce(view.gross, 0) <> coalesce(raw.gross, 0) OR coalesce(view.refunds, 0) <> coalesce(ref.refunds, 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.errors import ApiError, ExitCode, TieOutError, WarehouseError
+from core.errors import ApiError, ExitCode, MetricsError, TieOutError, WarehouseError
 from core.published import work_path
 from core.settings import Settings
 
@@ -107,7 +107,7 @@ def _locked(
     out = sync.out
     error = _pass(settings, sync, request)
     if not error:
-        error = _rebuild_metrics(settings, con, out.data_through)
+        error = _rebuild_metrics(settings, con, out)
     status = RunStatus.FAILED if error else (RunStatus.OK_WITH_REJECTS if out.rejected else RunStatus.OK)
     try:
         bookkeeping.finish_run(
@@ -157,12 +157,15 @@ def _pass(settings: Settings, sync: Sync, request: SyncRequest) -> str | None:
     return None
 
 
-def _rebuild_metrics(settings: Settings, con, data_through: datetime) -> str | None:
+def _rebuild_metrics(settings: Settings, con, out: Outcome) -> str | None:
     try:
-        metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, data_through)
+        metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through)
         metrics.tie_out(con)
+        out.unplaced = bookkeeping.list_unplaced(con, out.run_id)
     except TieOutError as exc:
         return f"the metrics do not tie out: {exc}"
+    except MetricsError as exc:
+        return f"{exc}. The data was kept; please report this message"
     except duckdb.Error as exc:
         return "rebuilding the metric tables failed: " + _cannot_write(settings, exc)
     return None

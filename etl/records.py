@@ -189,7 +189,7 @@ DISPUTES = (
     col("payment_id", "str", required=True),
     col("created_at", "ts", required=True),
     col("amount", "intstr", required=True),
-    col("currency", "str", required=True),
+    col("currency", "str"),  # may be null: the dispute then takes its payment's
     col("dispute_stage", "str"),
     col("dispute_status", "str", required=True),
     col("is_resolved_by_rdr", "bool"),

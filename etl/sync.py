@@ -35,6 +35,7 @@ class Outcome:
     details: int = 0
     load_seconds: float = 0.0  # time spent turning fetched pages into committed rows (parse + commit)
     details_missing: int = 0  # payment details the API would not give this run (retried next run)
+    unplaced: int = 0  # loaded records the money tables had to leave out (listed in rejected_records)
     notes: list[str] = field(default_factory=list)  # what the summary should tell, short of an error
 
 

@@ -19,7 +19,7 @@ FAILED_RENEWALS_IN_MONTHS = """SELECT payment_id, created_at, subscription_id, t
     AND date_trunc('month', local_day)::DATE IN (SELECT unnest($picked::DATE[]))
     ORDER BY created_at LIMIT 5000"""
 DISPUTES_IN_MONTHS = """SELECT dispute_id, payment_id, created_at, amount, dispute_stage, dispute_status
-    FROM disputes WHERE currency = $currency
+    FROM placed_disputes WHERE currency = $currency
     AND date_trunc('month', timezone((SELECT timezone FROM metric_settings), created_at))::DATE
         IN (SELECT unnest($picked::DATE[])) ORDER BY created_at LIMIT 5000"""
 

@@ -16,13 +16,13 @@ PAYMENTS_BY = """SELECT c.payment_id, c.created_at, c.status, c.total_amount, c.
     LEFT JOIN products p ON p.product_id = c.product_id
     WHERE c.currency = $currency AND product_ok(c.product_id, $products::VARCHAR[]) AND c.status = $status
     AND c.local_day BETWEEN $start AND $end
-    AND (CASE $by WHEN 'kind' THEN CASE WHEN c.subscription_id IS NULL THEN 'one-time' ELSE 'recurring' END
+    AND (CASE $by WHEN 'kind' THEN CASE WHEN c.is_recurring THEN 'recurring' ELSE 'one-time' END
                 WHEN 'method' THEN coalesce(c.payment_method, 'unknown')
                 WHEN 'country' THEN coalesce(d.billing_country, 'unknown')
                 ELSE coalesce(p.name, c.product_id, 'unknown (detail not fetched)') END)
         IN (SELECT unnest($picked::VARCHAR[]))
     ORDER BY c.created_at LIMIT 5000"""
-REFUNDS_IN_PERIODS = """SELECT refund_id, payment_id, created_at, amount, status, reason FROM refunds
+REFUNDS_IN_PERIODS = """SELECT refund_id, payment_id, created_at, amount, status, reason FROM placed_refunds
     WHERE date_trunc($grain, timezone((SELECT timezone FROM metric_settings), created_at))::DATE
         IN (SELECT unnest($picked::DATE[]))
     AND currency = $currency ORDER BY created_at LIMIT 5000"""
@@ -46,7 +46,7 @@ FEES = (
 
 # One query for the three splits (kind, method, country); the page passes the split as `by`.
 SPLIT = Chart(
-    "SELECT CASE WHEN subscription_id IS NULL THEN 'one-time' ELSE 'recurring' END kind, "
+    "SELECT CASE WHEN is_recurring THEN 'recurring' ELSE 'one-time' END kind, "
     "coalesce(payment_method, 'unknown') method, coalesce(d.billing_country, 'unknown') country, "
     "sum(total_amount) amount, count(*) payments FROM counted_payments c "
     "LEFT JOIN payment_details d USING (payment_id) WHERE c.status = 'succeeded' AND currency = $currency "

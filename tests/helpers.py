@@ -213,11 +213,13 @@ def build(con) -> None:
     )
 
 
-def publish_business(path) -> None:
+def publish_business(path, more=None) -> None:
     """The hand-built business as a published warehouse at `path`, metrics rebuilt at NOW and one
-    successful run recorded, as a sync would leave it."""
+    successful run recorded, as a sync would leave it; `more(con)` adds to the business first."""
     con = wh.open_work(path)
     build(con)
+    if more is not None:
+        more(con)
     metrics.rebuild(con, "UTC", 30, 30, NOW)
     con.execute(
         "INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",

@@ -249,3 +249,28 @@ def check(h: BadApiHarness, plan: Plan) -> None:
     for name, rid, column, value in plan.stored:
         r = RESOURCES[name]
         assert h.query(f"SELECT {column} FROM {r.table} WHERE {r.key} = ?", [rid]) == [(value,)]
+
+
+def test_odd_but_valid_records_are_placed_or_listed_and_the_sync_still_publishes(tmp_path):
+    """A refund without a currency takes its payment's; one whose payment is unknown too, and a
+    subscription billed every 0 months, are listed in rejected_records while the rest publishes."""
+    api = make_api(800, seed=13, per_second=10**12, per_minute=10**12)
+    plan = Plan(api, [])
+    placed, unplaced = api.data.collections["refunds"].records[:2]
+    plan.edit("refunds", placed.id, ("set", ("currency",), None))
+    plan.edit("refunds", unplaced.id, ("set", ("currency",), None))
+    plan.edits[("refunds", unplaced.id)].append(("set", ("payment_id",), "pay_not_in_this_business"))
+    sub = api.data.collections["subscriptions"].records[0]
+    plan.edit("subscriptions", sub.id, ("set", ("payment_frequency_count",), 0))
+    h = BadApiHarness(api, tmp_path, plan)
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert "2 records are left out of the money tables" in h.stdout.getvalue()
+    assert {(r, i) for r, i, _ in h.query("SELECT resource, record_id, reason FROM rejected_records")} == {
+        ("refunds", unplaced.id),
+        ("subscriptions", sub.id),
+    }
+    payment_currency = h.query("SELECT currency FROM payments WHERE payment_id = ?", [placed.payment.id])
+    assert h.query("SELECT currency FROM placed_refunds WHERE refund_id = ?", [placed.id]) == payment_currency
+    # a second run lists them once, not once per run
+    assert h.sync() == 0
+    assert h.query("SELECT count(*) FROM rejected_records") == [(2,)]

@@ -12,7 +12,7 @@ from core.published import read
 from etl import metrics
 from etl import warehouse as wh
 from harness import Harness
-from helpers import NOW, build, make_api
+from helpers import NOW, build, make_api, publish_business, ts
 from reports import exports, failures, money, overview, revenue, subscriptions
 from reports.filters import Filters
 from reports.query import Chart, bind, names
@@ -486,6 +486,22 @@ def test_the_records_behind_the_attribute_bars(warehouse):
     )  # no products table rows
     by_product = behind(warehouse, revenue.BY_PRODUCT, quarter(), picked=["pdt_x"])
     assert sorted(by_product["payment_id"]) == ids("succeeded", "kind", ["recurring"])
+
+
+def test_a_checkout_of_several_subscriptions_is_recurring(tmp_path):
+    def checkout(con):  # one payment starting sA and sC1: no subscription_id, both in subscription_ids
+        con.execute(
+            "INSERT INTO payments (payment_id, created_at, status, total_amount, currency, customer_id, "
+            "subscription_ids, raw) VALUES ('pM', ?, 'succeeded', 1500, 'USD', 'M', ['sA', 'sC1'], '{}')",
+            [ts("2026-03-25")],
+        )
+
+    path = tmp_path / "w.duckdb"
+    publish_business(path, checkout)
+    day = Filters("USD", (), date(2026, 3, 25), date(2026, 3, 25), "UTC", "day")
+    split = read(path, revenue.SPLIT.sql, bind(revenue.SPLIT.sql, revenue.SPLIT.values(day, by="kind")))
+    assert list(zip(split["kind"], split["amount"], strict=True)) == [("recurring", 1500)]
+    assert list(behind(path, revenue.SPLIT, day, by="kind", picked=["recurring"])["payment_id"]) == ["pM"]
 
 
 def test_the_customers_behind_a_cohort_cell(warehouse):

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from core.errors import TieOutError
+from core.errors import MetricsError, TieOutError
 from etl import metrics
 from etl import warehouse as wh
 from helpers import NOW, add_pay, add_sub, build, ts
@@ -284,4 +284,53 @@ def test_a_tax_known_only_from_the_ledger_counts(tmp_path):
         (200,)
     ]
     metrics.tie_out(con)
+    con.close()
+
+
+def test_odd_records_are_placed_by_the_contract_or_listed_and_the_rest_ties_out(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
+    build(con)
+    # a refund and a dispute without a currency take their payment's (A's Feb 15 payment, USD)
+    con.execute(
+        "INSERT INTO refunds (refund_id, payment_id, created_at, status, amount, currency) "
+        "VALUES ('r2', 'pA2', ?, 'succeeded', 50, NULL), ('r3', 'p_gone', ?, 'succeeded', 70, NULL)",
+        [ts("2026-02-21"), ts("2026-02-21")],
+    )
+    con.execute(
+        "INSERT INTO disputes (dispute_id, payment_id, created_at, amount, currency, dispute_status) "
+        "VALUES ('d2', 'pA3', ?, 1000, NULL, 'dispute_lost')",
+        [ts("2026-03-26")],
+    )
+    # a cycle of zero months has no monthly value: revenue yes, MRR no
+    add_sub(con, "sZ", "Z", "USD", 700, n=0)
+    add_pay(con, "pZ", "2026-03-22", 700, "USD", "Z", "sZ", charge="new")
+    # two valid int64 payments on one day overflow a BIGINT sum
+    add_pay(con, "pBig1", "2026-03-23", 5 * 10**18, "USD", "Y")
+    add_pay(con, "pBig2", "2026-03-23", 5 * 10**18, "USD", "Y")
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    metrics.tie_out(con)
+    assert rows(con, "SELECT resource, record_id FROM unplaced_records ORDER BY 1") == [
+        ("refunds", "r3"),  # its payment is unknown too
+        ("subscriptions", "sZ"),
+    ]
+    reasons = dict(rows(con, "SELECT record_id, reason FROM unplaced_records"))
+    assert "p_gone" in reasons["r3"] and "every 0 Month" in reasons["sZ"]
+    refunds = "SELECT refunds FROM revenue_monthly WHERE month = '2026-02-01' AND currency = 'USD'"
+    assert rows(con, refunds) == [(250,)]  # r1 200 + r2 50 (r3 left out)
+    lost = "SELECT disputes_lost FROM revenue_monthly WHERE month = '2026-03-01' AND currency = 'USD'"
+    assert rows(con, lost) == [(3000,)]  # d1 2000 + d2 1000
+    big = "SELECT gross_volume FROM revenue_daily WHERE day = '2026-03-23' AND currency = 'USD'"
+    assert rows(con, big) == [(10**19,)]
+    assert rows(con, "SELECT count(*) FROM paid_periods WHERE subscription_id = 'sZ'") == [(0,)]
+    assert rows(con, "SELECT gross_volume FROM revenue_daily WHERE day = '2026-03-22'") == [(700,)]
+    con.close()
+
+
+def test_a_metric_table_that_cannot_be_built_is_named_not_blamed_on_the_disk(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
+    build(con)
+    con.execute("ALTER TABLE payments ALTER subscription_ids TYPE VARCHAR")  # a shape no statement expects
+    with pytest.raises(MetricsError, match="building the metric table paid_periods failed") as caught:
+        metrics.rebuild(con, "UTC", 30, 30, NOW)
+    assert "disk" not in str(caught.value)
     con.close()
