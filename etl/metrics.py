@@ -33,7 +33,10 @@ STATEMENTS = [
               p.subscription_id IS NOT NULL OR len(p.subscription_ids) > 0 AS is_recurring,
               timezone($timezone, p.created_at)::DATE AS local_day,
               -- the product: the subscription's plan, or for a one-time payment its detail's (when fetched)
-              coalesce(s.product_id, d.product_id) AS product_id
+              coalesce(s.product_id, d.product_id) AS product_id,
+              -- why a failed payment failed: its decline code, or whether its detail said none or is unread
+              CASE WHEN p.status = 'failed' THEN coalesce(d.error_code, CASE WHEN d.payment_id IS NULL
+                   THEN 'unknown' ELSE 'no reason given' END) END AS failure_reason
        FROM payments p LEFT JOIN payment_details d USING (payment_id)
        LEFT JOIN ledger_tax t ON t.payment_id = p.payment_id AND t.currency = p.currency
        LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id
@@ -108,17 +111,22 @@ STATEMENTS = [
     """CREATE OR REPLACE TABLE payment_outcomes_daily_by_product AS
        SELECT local_day AS day, currency, product_id,
               count(*) FILTER (status = 'succeeded') AS succeeded, count(*) FILTER (status = 'failed') AS failed,
-              count(*) FILTER (status IS DISTINCT FROM 'succeeded' AND status IS DISTINCT FROM 'failed') AS other
+              count(*) FILTER (status IS DISTINCT FROM 'succeeded' AND status IS DISTINCT FROM 'failed') AS other,
+              count(*) FILTER (status = 'succeeded' AND subscription_id IS NOT NULL) AS renewal_succeeded,
+              count(*) FILTER (status = 'failed' AND subscription_id IS NOT NULL) AS renewal_failed
        FROM counted_payments GROUP BY ALL""",
     """CREATE OR REPLACE TABLE payment_outcomes_daily AS
        SELECT day, currency, sum(succeeded)::BIGINT AS succeeded, sum(failed)::BIGINT AS failed,
               sum(other)::BIGINT AS other,
               -- NULL, not 0, for a day without a final payment
-              sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) AS success_rate
+              sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) AS success_rate,
+              sum(failed) / nullif(sum(succeeded) + sum(failed), 0) AS failure_rate,
+              sum(renewal_succeeded)::BIGINT AS renewal_succeeded, sum(renewal_failed)::BIGINT AS renewal_failed,
+              sum(renewal_failed) / nullif(sum(renewal_succeeded) + sum(renewal_failed), 0) AS renewal_failure_rate
        FROM payment_outcomes_daily_by_product GROUP BY ALL ORDER BY day, currency""",
     """CREATE OR REPLACE TABLE failures_by_reason AS
-       SELECT date_trunc('month', local_day)::DATE AS month, coalesce(error_code, 'unknown') AS error_code,
-              CASE WHEN error_code IS NULL THEN 'unknown'
+       SELECT date_trunc('month', local_day)::DATE AS month, failure_reason AS error_code,
+              CASE WHEN error_code IS NULL THEN failure_reason
                    WHEN error_code IN (SELECT unnest($hard)) THEN 'hard'
                    WHEN error_code IN (SELECT unnest($soft)) THEN 'soft' ELSE 'unclassified' END AS decline_type,
               count(*) AS failed, sum(total_amount)::HUGEINT AS amount, currency
@@ -209,19 +217,28 @@ STATEMENTS = [
            SELECT date_trunc('month', timezone($timezone, min(valid_from)))::DATE AS first_month,
                   date_trunc('month', timezone($timezone, $data_through::TIMESTAMPTZ))::DATE AS last_month
            FROM mrr_intervals WHERE monthly_value > 0)
-       SELECT m::DATE AS month, timezone($timezone, m::TIMESTAMP) AS t0,
-              least(timezone($timezone, (m + INTERVAL 1 MONTH)::TIMESTAMP), $data_through::TIMESTAMPTZ) AS t1
-       FROM bounds, generate_series(first_month::TIMESTAMP, last_month::TIMESTAMP, INTERVAL 1 MONTH) AS g(m)""",
+       SELECT month, t0, t1, timezone($timezone, timezone($timezone, t1) - INTERVAL 12 MONTH) AS t1_year_before
+       FROM (SELECT m::DATE AS month, timezone($timezone, m::TIMESTAMP) AS t0,
+                    least(timezone($timezone, (m + INTERVAL 1 MONTH)::TIMESTAMP), $data_through::TIMESTAMPTZ) AS t1
+             FROM bounds, generate_series(first_month::TIMESTAMP, last_month::TIMESTAMP, INTERVAL 1 MONTH) AS g(m))""",
     """CREATE OR REPLACE TABLE customer_mrr_at AS
-       WITH instants AS (SELECT DISTINCT t FROM (SELECT t0 AS t FROM mrr_boundaries UNION SELECT t1 FROM mrr_boundaries))
+       WITH instants AS (SELECT DISTINCT t FROM (SELECT t0 AS t FROM mrr_boundaries UNION SELECT t1 FROM mrr_boundaries
+                                                 UNION SELECT t1_year_before FROM mrr_boundaries))
        SELECT i.t, v.customer_id, v.currency, sum(v.monthly_value) AS mrr
        FROM instants i JOIN mrr_intervals v ON v.valid_from <= i.t AND i.t < v.valid_to
        GROUP BY ALL HAVING sum(v.monthly_value) > 0""",
-    """CREATE OR REPLACE TABLE mrr_movements AS
-       WITH first_mrr AS (
+    # A customer's cohort is the month their MRR first became > 0, with their MRR at that instant.
+    """CREATE OR REPLACE TABLE customer_cohorts AS
+       WITH first AS (
            SELECT customer_id, currency, min(valid_from) AS first_at FROM mrr_intervals WHERE monthly_value > 0
-           GROUP BY ALL),
-       pairs AS (
+           GROUP BY ALL)
+       SELECT f.customer_id, f.currency, date_trunc('month', timezone($timezone, f.first_at))::DATE AS cohort,
+              f.first_at, sum(v.monthly_value) AS starting_mrr
+       FROM first f JOIN mrr_intervals v ON v.customer_id = f.customer_id AND v.currency = f.currency
+            AND v.valid_from <= f.first_at AND f.first_at < v.valid_to
+       GROUP BY ALL""",
+    """CREATE OR REPLACE TABLE mrr_movements AS
+       WITH pairs AS (
            SELECT b.month, k.customer_id, k.currency, coalesce(a.mrr, 0) AS a, coalesce(z.mrr, 0) AS b
            FROM mrr_boundaries b
            JOIN (SELECT DISTINCT customer_id, currency FROM customer_mrr_at) k ON true
@@ -233,7 +250,7 @@ STATEMENTS = [
                   WHEN a = 0 AND b > 0 THEN 'new'
                   WHEN a > 0 AND b = 0 THEN 'churn'
                   WHEN a < b THEN 'expansion' WHEN b < a THEN 'contraction' ELSE 'unchanged' END AS movement
-       FROM pairs p JOIN mrr_boundaries b USING (month) JOIN first_mrr f USING (customer_id, currency)""",
+       FROM pairs p JOIN mrr_boundaries b USING (month) JOIN customer_cohorts f USING (customer_id, currency)""",
     """CREATE OR REPLACE TABLE mrr_monthly AS
        WITH currencies AS (
            SELECT currency, min(month) AS first_month FROM mrr_movements WHERE b > 0 OR a > 0 GROUP BY ALL),
@@ -252,38 +269,48 @@ STATEMENTS = [
               count(*) FILTER (movement = 'churn') AS churned_customers
        FROM grid g LEFT JOIN mrr_movements m USING (month, currency)
        GROUP BY ALL ORDER BY g.currency, g.month""",
-    # churn, retention, ARPA and LTV per month (METRICS "Churn and retention")
+    # churn, retention, ARPA and LTV per month (docs/metrics.md §4). NRR and GRR are of the customers
+    # paying at t0 only: new and reactivated MRR never count as retention.
     """CREATE OR REPLACE TABLE churn_monthly AS
        WITH m AS (
            SELECT *, churned_customers / nullif(customers_start, 0) AS customer_churn_rate,
                   (churn + contraction) / nullif(mrr_start, 0) AS gross_mrr_churn_rate,
                   (churn + contraction - expansion - reactivation) / nullif(mrr_start, 0) AS net_mrr_churn_rate,
                   mrr_end / nullif(customers_end, 0) AS arpa
-           FROM mrr_monthly)
+           FROM mrr_monthly),
+       year_on AS (  -- the customers paying a year before each month's end, then and now
+           SELECT b.month, y.currency, sum(y.mrr) AS mrr_year_before, coalesce(sum(n.mrr), 0) AS mrr_now
+           FROM mrr_boundaries b JOIN customer_mrr_at y ON y.t = b.t1_year_before
+           LEFT JOIN customer_mrr_at n ON n.t = b.t1 AND n.customer_id = y.customer_id AND n.currency = y.currency
+           GROUP BY ALL),
+       -- the churn rates of the months before, skipping months without paying customers at t0
+       past AS (
+           SELECT *, list(customer_churn_rate) FILTER (customer_churn_rate IS NOT NULL)
+                         OVER (PARTITION BY currency ORDER BY month
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)[-3:] AS last_rates
+           FROM m)
        SELECT month, currency, customers_start, customers_end, churned_customers, customer_churn_rate,
-              gross_mrr_churn_rate, net_mrr_churn_rate, 1 - net_mrr_churn_rate AS nrr, 1 - gross_mrr_churn_rate AS grr,
+              gross_mrr_churn_rate, net_mrr_churn_rate,
+              (mrr_start + expansion - contraction - churn) / nullif(mrr_start, 0) AS nrr,
+              (mrr_start - contraction - churn) / nullif(mrr_start, 0) AS grr,
+              y.mrr_now / nullif(y.mrr_year_before, 0) AS nrr_12m,
               mrr_end AS mrr, 12 * mrr_end AS arr, arpa,
               -- LTV = ARPA / mean customer churn rate of the last 3 complete months; NULL ("n/a") when 0
-              arpa / nullif(avg(customer_churn_rate) OVER (PARTITION BY currency ORDER BY month
-                                                           ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING), 0) AS ltv
-       FROM m ORDER BY currency, month""",
-    # cohorts: a customer's cohort is the month of their first MRR > 0
+              arpa / nullif(list_avg(last_rates), 0) AS ltv, coalesce(len(last_rates), 0) AS ltv_months,
+              month < date_trunc('month', timezone($timezone, $data_through::TIMESTAMPTZ)) AS is_complete
+       FROM past LEFT JOIN year_on y USING (month, currency) ORDER BY currency, month""",
+    # cohorts (docs/metrics.md §4): month 0 is the end of the cohort's own month, so it can be below 1
     """CREATE OR REPLACE TABLE cohort_retention AS
-       WITH ends AS (SELECT month, t1 FROM mrr_boundaries),
-       cohort AS (
-           SELECT customer_id, currency, min(b.month) AS cohort
-           FROM customer_mrr_at c JOIN ends b ON c.t = b.t1 GROUP BY ALL),
-       sizes AS (
-           SELECT c.cohort, c.currency, count(*) AS cohort_size, sum(m.mrr) AS cohort_mrr
-           FROM cohort c JOIN ends b ON b.month = c.cohort
-           JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = c.customer_id AND m.currency = c.currency
-           GROUP BY ALL)
+       WITH sizes AS (
+           SELECT cohort, currency, count(*) AS cohort_size, sum(starting_mrr) AS cohort_mrr
+           FROM customer_cohorts GROUP BY ALL)
        SELECT c.cohort, c.currency, datediff('month', c.cohort, b.month) AS months_since, b.month,
               count(m.customer_id) AS customers, any_value(s.cohort_size) AS cohort_size,
               count(m.customer_id) / any_value(s.cohort_size) AS logo_retention,
               coalesce(sum(m.mrr), 0) AS mrr, any_value(s.cohort_mrr) AS cohort_mrr,
-              coalesce(sum(m.mrr), 0) / any_value(s.cohort_mrr) AS revenue_retention
-       FROM cohort c JOIN ends b ON b.month >= c.cohort
+              coalesce(sum(m.mrr), 0) / any_value(s.cohort_mrr) AS revenue_retention,
+              any_value(b.t1) = $data_through::TIMESTAMPTZ AS is_partial_month
+       FROM customer_cohorts c JOIN mrr_boundaries b ON b.month >= c.cohort
        JOIN sizes s ON s.cohort = c.cohort AND s.currency = c.currency
        LEFT JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = c.customer_id AND m.currency = c.currency
        GROUP BY ALL ORDER BY c.currency, c.cohort, months_since""",
@@ -300,43 +327,72 @@ STATEMENTS = [
               coalesce(sum(mrr) FILTER (cancel_at_next_billing_date), 0) AS scheduled_churn_mrr,
               count(*) FILTER (cancel_at_next_billing_date) AS scheduled_churn_subscriptions
        FROM subscription_mrr_now GROUP BY ALL ORDER BY currency""",
-    # voluntary vs involuntary churn: involuntary when a churned customer's subscription that was
-    # paying at t0 has a failed payment after its last succeeded one
-    """CREATE OR REPLACE TABLE churn_by_type AS
+    # Voluntary vs involuntary churn, per subscription: each subscription paying at t0 of a churned
+    # customer churns with its own MRR, involuntarily when one of its payments failed after its last
+    # success before the month's end (a later reactivation does not turn dunning into a choice).
+    """CREATE OR REPLACE TABLE churned_subscriptions AS
        WITH churned AS (
-           SELECT m.month, m.customer_id, m.currency, m.a AS churn, b.t0, b.t1
+           SELECT m.month, m.customer_id, m.currency, b.t0, b.t1
            FROM mrr_movements m JOIN mrr_boundaries b USING (month) WHERE m.movement = 'churn'),
-       failed_after AS (
-           SELECT c.month, c.customer_id, c.currency,
-                  bool_or(EXISTS (SELECT 1 FROM counted_payments f WHERE f.subscription_id = v.subscription_id
-                                  AND f.status = 'failed' AND f.created_at > (
-                                      SELECT max(created_at) FROM counted_payments s
-                                      WHERE s.subscription_id = v.subscription_id AND s.status = 'succeeded')))
-                      AS involuntary
+       subs AS (
+           SELECT c.month, c.customer_id, c.currency, v.subscription_id, any_value(c.t1) AS t1,
+                  sum(v.monthly_value) AS churn
            FROM churned c JOIN mrr_intervals v ON v.customer_id = c.customer_id AND v.currency = c.currency
                 AND v.valid_from <= c.t0 AND c.t0 < v.valid_to
+           GROUP BY ALL),
+       last_success AS (
+           SELECT s.month, s.subscription_id, max(p.created_at) AS at
+           FROM subs s JOIN counted_payments p ON p.subscription_id = s.subscription_id
+                AND p.status = 'succeeded' AND p.created_at < s.t1
            GROUP BY ALL)
-       SELECT c.month, c.currency,
-              coalesce(sum(c.churn) FILTER (NOT coalesce(f.involuntary, false)), 0) AS voluntary_churn,
-              coalesce(sum(c.churn) FILTER (f.involuntary), 0) AS involuntary_churn,
-              count(*) FILTER (NOT coalesce(f.involuntary, false)) AS voluntary_customers,
-              count(*) FILTER (f.involuntary) AS involuntary_customers
-       FROM churned c LEFT JOIN failed_after f USING (month, customer_id, currency)
-       GROUP BY ALL ORDER BY currency, month""",
-    # recovery of failed subscription payments, by the month of the failure
+       SELECT s.month, s.customer_id, s.currency, s.subscription_id, s.churn,
+              CASE WHEN EXISTS (SELECT 1 FROM counted_payments f WHERE f.subscription_id = s.subscription_id
+                                AND f.status = 'failed' AND f.created_at < s.t1
+                                AND f.created_at > coalesce(l.at, '-infinity'::TIMESTAMPTZ))
+                   THEN 'involuntary' ELSE 'voluntary' END AS churn_type
+       FROM subs s LEFT JOIN last_success l USING (month, subscription_id)""",
+    """CREATE OR REPLACE TABLE churn_by_type AS
+       SELECT month, currency,
+              coalesce(sum(churn) FILTER (churn_type = 'voluntary'), 0) AS voluntary_churn,
+              coalesce(sum(churn) FILTER (churn_type = 'involuntary'), 0) AS involuntary_churn,
+              count(DISTINCT customer_id) FILTER (churn_type = 'voluntary') AS voluntary_customers,
+              count(DISTINCT customer_id) FILTER (churn_type = 'involuntary') AS involuntary_customers
+       FROM churned_subscriptions GROUP BY ALL ORDER BY currency, month""",
+    # Failed renewals are episodes (docs/metrics.md §5): the failures of a subscription after the same
+    # last success are one episode, from its first failure; the next success of the subscription
+    # closes it, recovered when that came within recovery_days.
+    """CREATE OR REPLACE TABLE failed_renewals AS
+       WITH events AS (
+           SELECT subscription_id, currency, payment_id, created_at, status, total_amount,
+                  max(created_at) FILTER (status = 'succeeded') OVER (PARTITION BY subscription_id
+                      ORDER BY created_at, payment_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS after_success
+           FROM counted_payments WHERE subscription_id IS NOT NULL AND status IN ('succeeded', 'failed')),
+       episodes AS (
+           SELECT subscription_id, any_value(currency) AS currency, min(created_at) AS first_failed_at,
+                  arg_min(payment_id, (created_at, payment_id)) AS first_payment_id, count(*) AS failed_payments
+           FROM events WHERE status = 'failed' GROUP BY subscription_id, after_success),
+       successes AS (SELECT * FROM events WHERE status = 'succeeded')
+       SELECT e.subscription_id, e.currency, e.first_payment_id, e.first_failed_at,
+              date_trunc('month', timezone($timezone, e.first_failed_at))::DATE AS month, e.failed_payments,
+              s.payment_id AS closed_by, s.created_at AS closed_at,
+              e.first_failed_at <= $data_through::TIMESTAMPTZ - to_days($recovery_days) AS matured,
+              coalesce(s.created_at <= e.first_failed_at + to_days($recovery_days), false) AS recovered,
+              CASE WHEN s.created_at <= e.first_failed_at + to_days($recovery_days) THEN s.total_amount END
+                  AS recovered_amount,
+              CASE WHEN s.created_at <= e.first_failed_at + to_days($recovery_days)
+                   THEN epoch(s.created_at - e.first_failed_at) / 86400 END AS days_to_recover
+       FROM episodes e ASOF LEFT JOIN successes s
+            ON s.subscription_id = e.subscription_id AND s.created_at > e.first_failed_at""",
+    # by the month of the first failure; a month is complete once its last day is recovery_days old
     """CREATE OR REPLACE TABLE recovery_monthly AS
-       WITH failed AS (
-           SELECT f.payment_id, f.subscription_id, f.currency, f.created_at,
-                  date_trunc('month', f.local_day)::DATE AS month,
-                  f.created_at <= $data_through::TIMESTAMPTZ - to_days($recovery_days) AS matured,
-                  EXISTS (SELECT 1 FROM counted_payments s WHERE s.subscription_id = f.subscription_id
-                          AND s.status = 'succeeded' AND s.created_at > f.created_at
-                          AND s.created_at <= f.created_at + to_days($recovery_days)) AS recovered
-           FROM counted_payments f WHERE f.status = 'failed' AND f.subscription_id IS NOT NULL)
-       SELECT month, currency, count(*) AS failed_subscription_payments,
+       SELECT month, currency, count(*) AS failed_renewals, sum(failed_payments)::BIGINT AS failed_payments,
               count(*) FILTER (matured) AS matured, count(*) FILTER (matured AND recovered) AS recovered,
-              count(*) FILTER (matured AND recovered) / nullif(count(*) FILTER (matured), 0) AS recovery_rate
-       FROM failed GROUP BY ALL ORDER BY currency, month""",
+              count(*) FILTER (matured AND recovered) / nullif(count(*) FILTER (matured), 0) AS recovery_rate,
+              coalesce(sum(recovered_amount) FILTER (matured), 0)::HUGEINT AS recovered_amount,
+              median(days_to_recover) FILTER (matured) AS median_days_to_recover,
+              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) + to_days($recovery_days)
+                  <= $data_through::TIMESTAMPTZ AS is_complete
+       FROM failed_renewals GROUP BY ALL ORDER BY currency, month""",
     """CREATE OR REPLACE TABLE revenue_monthly AS
        SELECT date_trunc('month', day)::DATE AS month, currency, sum(gross_volume)::HUGEINT AS gross_volume,
               sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,

@@ -15,15 +15,12 @@ CUSTOMERS_MOVING_IN_MONTHS = """SELECT m.month, m.customer_id, m.movement, m.a A
     m.b AS mrr_at_end FROM mrr_movements m WHERE m.currency = $currency
     AND m.month IN (SELECT unnest($picked::DATE[]))
     AND m.movement <> 'unchanged' ORDER BY m.month, m.movement LIMIT 5000"""
-CHURNED_IN_MONTHS = """SELECT m.month, m.customer_id, m.a AS churned_mrr FROM mrr_movements m
-    WHERE m.currency = $currency AND m.month IN (SELECT unnest($picked::DATE[])) AND m.movement = 'churn'
+CHURNED_IN_MONTHS = """SELECT month, customer_id, subscription_id, churn_type, churn AS churned_mrr
+    FROM churned_subscriptions WHERE currency = $currency AND month IN (SELECT unnest($picked::DATE[]))
     ORDER BY churned_mrr DESC LIMIT 5000"""
 # The customers of a cohort ($cohort, "2026-01") $months months on, with their MRR then.
-COHORT_CUSTOMERS = """WITH ends AS (SELECT month, t1 FROM mrr_boundaries),
-    cohort AS (SELECT c.customer_id, c.currency, min(b.month) AS cohort FROM customer_mrr_at c
-               JOIN ends b ON c.t = b.t1 GROUP BY ALL)
-    SELECT k.customer_id, k.cohort, b.month, coalesce(m.mrr, 0) AS mrr_at_month_end FROM cohort k
-    JOIN ends b ON b.month = k.cohort + to_months($months)
+COHORT_CUSTOMERS = """SELECT k.customer_id, k.cohort, b.month, k.starting_mrr, coalesce(m.mrr, 0) AS mrr_at_month_end
+    FROM customer_cohorts k JOIN mrr_boundaries b ON b.month = k.cohort + to_months($months)
     LEFT JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = k.customer_id AND m.currency = k.currency
     WHERE k.currency = $currency AND strftime(k.cohort, '%Y-%m') = $cohort
     ORDER BY mrr_at_month_end DESC LIMIT 5000"""
@@ -51,7 +48,8 @@ def mrr_trend(filters: Filters) -> Chart:
 # The whole business's months: MRR movements with the churn and retention rates.
 MONTHLY = (
     "SELECT m.*, c.customer_churn_rate, c.gross_mrr_churn_rate, c.net_mrr_churn_rate, c.nrr, c.grr, "
-    "c.arpa, c.ltv, c.arr FROM mrr_monthly m JOIN churn_monthly c USING (month, currency) "
+    "c.arpa, c.ltv, c.ltv_months, c.nrr_12m, c.arr, c.is_complete "
+    "FROM mrr_monthly m JOIN churn_monthly c USING (month, currency) "
     "WHERE currency = $currency ORDER BY month"
 )
 MRR_AND_ARR = Chart(MONTHLY, SUBSCRIPTIONS_AT_MONTH_END)  # with products selected: MRR_TREND_OF_PRODUCTS

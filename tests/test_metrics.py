@@ -100,11 +100,17 @@ def test_revenue_daily(con):
 
 def test_payment_outcomes_and_failures(con):
     outcomes = {
-        (str(d), c): (s, f, o, r) for d, c, s, f, o, r in rows(con, "SELECT * FROM payment_outcomes_daily")
+        (str(d), c): r
+        for d, c, *r in rows(
+            con,
+            "SELECT day, currency, succeeded, failed, other, success_rate, renewal_failed, renewal_failure_rate "
+            "FROM payment_outcomes_daily",
+        )
     }
-    assert outcomes[("2026-02-10", "EUR")] == (0, 1, 0, 0.0)
-    assert outcomes[("2026-02-10", "USD")] == (1, 0, 0, 1.0)
-    assert outcomes[("2026-03-20", "USD")] == (0, 0, 1, None)  # only a processing payment: no rate, not 0
+    assert outcomes[("2026-02-10", "EUR")] == [0, 1, 0, 0.0, 1, 1.0]  # E's renewal failed
+    assert outcomes[("2026-02-10", "USD")] == [1, 0, 0, 1.0, 0, 0.0]  # B's first payment (a subscription's)
+    # only a processing one-time payment: no rate, not 0
+    assert outcomes[("2026-03-20", "USD")] == [0, 0, 1, None, 0, None]
     assert ("2026-03-21", "USD") not in outcomes  # the card update counts nowhere
     reasons = rows(
         con,
@@ -115,6 +121,20 @@ def test_payment_outcomes_and_failures(con):
         (date(2026, 2, 1), "INSUFFICIENT_FUNDS", "soft", 1, 900, "EUR"),
         (date(2026, 3, 1), "unknown", "unknown", 1, 1000, "USD"),  # no detail fetched yet
     ]
+
+
+def test_renewal_failure_rate_and_failures_without_a_reason(con):
+    add_pay(con, "pN", "2026-03-16", 700, "USD", "A", "sA", status="failed", error=None)  # detail: no code
+    add_pay(con, "pO", "2026-03-16", 300, "USD", "A", status="failed", detail=False)  # one-time, unread
+    add_pay(con, "pQ", "2026-03-16", 800, "USD", "A")  # one-time, succeeded
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    day = "SELECT failure_rate, renewal_failure_rate FROM payment_outcomes_daily WHERE day = '2026-03-16'"
+    assert rows(con, day) == [(pytest.approx(2 / 3), 1.0)]  # all: 2 of 3 failed; renewals: 1 of 1
+    assert rows(
+        con,
+        "SELECT error_code, decline_type, failed, amount FROM failures_by_reason "
+        "WHERE month = '2026-03-01' AND currency = 'USD' ORDER BY 1",
+    ) == [("no reason given", "no reason given", 1, 700), ("unknown", "unknown", 2, 1300)]
 
 
 def test_business_time_zone_buckets_days_and_months(tmp_path):
@@ -179,21 +199,47 @@ def test_churn_retention_arpa_and_ltv(con):
         for m, c, *r in rows(
             con,
             "SELECT month, currency, customer_churn_rate, gross_mrr_churn_rate, "
-            "net_mrr_churn_rate, nrr, grr, arpa, ltv FROM churn_monthly",
+            "net_mrr_churn_rate, nrr, grr, arpa, ltv, ltv_months, is_complete FROM churn_monthly",
         )
     }
     # February USD: 1 of 4 customers churned (H, 1000 of 4800)
     assert got[("2026-02-01", "USD")] == pytest.approx(
-        [0.25, 1000 / 4800, 1000 / 4800, 1 - 1000 / 4800, 1 - 1000 / 4800, 4800 / 4, None], nan_ok=True
+        [0.25, 1000 / 4800, 1000 / 4800, 1 - 1000 / 4800, 1 - 1000 / 4800, 4800 / 4, None, 0, True],
+        nan_ok=True,
     )
-    # March USD: contraction 300, reactivation 1000: net churn is negative, NRR above 1
-    cust, gross, net, nrr, grr, arpa, _ = got[("2026-03-01", "USD")]
+    # March USD: contraction 300 (C2), reactivation 1000 (H): net churn is negative, but NRR is of the
+    # customers paying at t0 only, so H's return is not retention: (4800 - 300) / 4800
+    cust, gross, net, nrr, grr, arpa, *_ = got[("2026-03-01", "USD")]
     assert (cust, gross, net, nrr, grr, arpa) == pytest.approx(
-        (0, 300 / 4800, -700 / 4800, 1 + 700 / 4800, 1 - 300 / 4800, 5500 / 5)
+        (0, 300 / 4800, -700 / 4800, 4500 / 4800, 4500 / 4800, 5500 / 5)
     )
-    # April: ARPA 1100 / mean churn of Jan (no customers: n/a), Feb 0.25, Mar 0 = 0.125 -> 8800
-    assert got[("2026-04-01", "USD")][-1] == pytest.approx(8800)
-    assert got[("2026-01-01", "USD")][-1] is None  # no complete month before: n/a
+    # April (partial): ARPA 1100 / mean churn of the months with paying customers at t0 before it:
+    # Feb 0.25 and Mar 0 (January had none) = 0.125 -> 8800, from 2 months
+    assert got[("2026-04-01", "USD")][-3:] == [pytest.approx(8800), 2, False]
+    assert got[("2026-01-01", "USD")][-3:-1] == [None, 0]  # no month before: n/a
+
+
+def test_twelve_month_nrr_follows_the_customers_paying_a_year_before(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
+    for sub, customer, rpta, status in [
+        ("sP", "P", 12000, "active"),
+        ("sQ", "Q", 6000, "cancelled"),
+        ("sR", "R", 36000, "active"),
+        ("sS", "S", 12000, "active"),
+    ]:
+        add_sub(con, sub, customer, "USD", rpta, "Year", status=status)
+    add_pay(con, "pP1", "2025-03-10", 12000, "USD", "P", "sP", charge="new")
+    add_pay(con, "pP2", "2026-03-10", 12000, "USD", "P", "sP")
+    add_pay(con, "pQ1", "2025-03-15", 6000, "USD", "Q", "sQ", charge="new")  # not renewed: ends 2026-03-15
+    add_pay(con, "pR1", "2025-03-20", 24000, "USD", "R", "sR", charge="new")
+    add_pay(con, "pR2", "2026-03-20", 36000, "USD", "R", "sR")  # renewed on a bigger plan
+    add_pay(con, "pS1", "2026-03-05", 12000, "USD", "S", "sS", charge="new")  # new this year: not counted
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    nrr = dict(rows(con, "SELECT month, nrr_12m FROM churn_monthly WHERE currency = 'USD'"))
+    # a year before 2026-04-01: P 1000 + Q 500 + R 2000 = 3500; now P 1000 + Q 0 + R 3000 = 4000
+    assert nrr[date(2026, 3, 1)] == pytest.approx(4000 / 3500)
+    assert nrr[date(2025, 3, 1)] is None  # no history a year before
+    con.close()
 
 
 def test_cohorts(con):
@@ -202,40 +248,93 @@ def test_cohorts(con):
         "SELECT months_since, customers, cohort_size, logo_retention, mrr, revenue_retention "
         "FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-01-01' ORDER BY 1",
     )
+    # A, C, D, H first paid in January; their MRR when each first paid: A 1000, C 800 (both plans on
+    # Jan 3), D 1000 (before the upgrade), H 1000 = 3800
     assert usd_jan == [
-        (0, 4, 4, 1.0, 4800, 1.0),  # A, C, D, H
-        (1, 3, 4, 0.75, 3800, pytest.approx(3800 / 4800)),  # H gone at the end of February
-        (2, 4, 4, 1.0, 4500, pytest.approx(4500 / 4800)),  # H back, C down to 500
-        (3, 4, 4, 1.0, 4500, pytest.approx(4500 / 4800)),
+        (0, 4, 4, 1.0, 4800, pytest.approx(4800 / 3800)),  # D upgraded within January
+        (1, 3, 4, 0.75, 3800, 1.0),  # H gone at the end of February
+        (2, 4, 4, 1.0, 4500, pytest.approx(4500 / 3800)),  # H back, C down to 500
+        (3, 4, 4, 1.0, 4500, pytest.approx(4500 / 3800)),
     ]
     assert rows(
         con,
         "SELECT cohort_size FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-02-01' "
         "AND months_since = 0",
     ) == [(1,)]
+    # G paid on Mar 5 for a week and left within March: March's cohort, retained by no one at month 0
+    assert rows(
+        con,
+        "SELECT months_since, customers, cohort_size, logo_retention, revenue_retention FROM cohort_retention "
+        "WHERE currency = 'USD' AND cohort = '2026-03-01' ORDER BY 1",
+    ) == [(0, 0, 1, 0.0, 0.0), (1, 0, 1, 0.0, 0.0)]
 
 
-def test_churn_types_and_recovery(con):
+def dunning(con) -> None:
+    """Added to the hand-built business (USD, monthly):
+    V  two plans paid Jan 6: sV1 1000 cancelled; sV2 500 failed Feb 6 and its retry Feb 9, then lapsed
+    W  sW 700 paid Jan 7, failed Feb 7, lapsed; reactivated by a payment on Mar 20 (41 days later)
+    X  sX 400 paid Jan 8, failed Feb 8, retry failed Feb 11, paid Feb 14 (recovered in 6 days)"""
+    for sub, customer, rpta, status in [
+        ("sV1", "V", 1000, "cancelled"),
+        ("sV2", "V", 500, "on_hold"),
+        ("sW", "W", 700, "active"),
+        ("sX", "X", 400, "active"),
+    ]:
+        add_sub(con, sub, customer, "USD", rpta, status=status)
+    failed = {"status": "failed", "error": "INSUFFICIENT_FUNDS", "tax": None}
+    for pid, when, total, customer, sub, extra in [
+        ("pV1", "2026-01-06", 1000, "V", "sV1", {"charge": "new"}),
+        ("pV2", "2026-01-06", 500, "V", "sV2", {"charge": "new"}),
+        ("pV2f", "2026-02-06", 500, "V", "sV2", failed),
+        ("pV2r", "2026-02-09", 500, "V", "sV2", failed),
+        ("pW1", "2026-01-07", 700, "W", "sW", {"charge": "new"}),
+        ("pW1f", "2026-02-07", 700, "W", "sW", failed),
+        ("pW2", "2026-03-20", 700, "W", "sW", {}),
+        ("pX1", "2026-01-08", 400, "X", "sX", {"charge": "new"}),
+        ("pX1f", "2026-02-08", 400, "X", "sX", failed),
+        ("pX1r", "2026-02-11", 400, "X", "sX", failed),
+        ("pX2", "2026-02-14", 400, "X", "sX", {}),
+    ]:
+        add_pay(con, pid, when, total, "USD", customer, sub, **extra)
+
+
+def test_churn_types_are_decided_per_subscription_against_the_success_before_the_churn(con):
     assert rows(
         con, "SELECT month, currency, voluntary_churn, involuntary_churn FROM churn_by_type ORDER BY 2"
     ) == [
         (date(2026, 2, 1), "EUR", 0, 900),  # E's renewal failed after its last success
         (date(2026, 2, 1), "USD", 1000, 0),  # H cancelled
     ]
+    dunning(con)
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    # February USD: H 1000 and V's cancelled plan 1000 are voluntary; V's lapsed plan 500 and W's 700
+    # involuntary (W's reactivation in March comes after the churn); V is counted on both sides
     assert rows(
         con,
-        "SELECT month, currency, failed_subscription_payments, matured, recovered, recovery_rate "
-        "FROM recovery_monthly ORDER BY currency",
-    ) == [
-        (date(2026, 2, 1), "EUR", 1, 1, 0, 0.0),
-        (
-            date(2026, 3, 1),
-            "USD",
-            1,
-            0,
-            0,
-            None,
-        ),  # the Mar 14 failure is younger than 30 days: not in a rate yet
+        "SELECT voluntary_churn, involuntary_churn, voluntary_customers, involuntary_customers "
+        "FROM churn_by_type WHERE month = '2026-02-01' AND currency = 'USD'",
+    ) == [(2000, 1200, 2, 2)]
+    assert rows(
+        con,
+        "SELECT subscription_id, churn_type FROM churned_subscriptions WHERE customer_id IN ('V', 'W') ORDER BY 1",
+    ) == [("sV1", "voluntary"), ("sV2", "involuntary"), ("sW", "involuntary")]
+
+
+def test_recovery_counts_failed_renewals_not_retries(con):
+    dunning(con)
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    got = rows(
+        con,
+        "SELECT month, currency, failed_renewals, failed_payments, matured, recovered, recovery_rate, "
+        "recovered_amount, median_days_to_recover, is_complete FROM recovery_monthly ORDER BY currency, month",
+    )
+    assert got == [
+        (date(2026, 2, 1), "EUR", 1, 1, 1, 0, 0.0, 0, None, True),  # E never paid again
+        # V's plan (2 failures), W (recovered after 41 days: too late), X (2 failures, paid 6 days on);
+        # February's window ended Mar 31 (30 days after its last day), before Apr 1: complete
+        (date(2026, 2, 1), "USD", 3, 5, 3, 1, pytest.approx(1 / 3), 400, 6.0, True),
+        # A's Mar 14 failure was recovered the next day, but March's window is still open
+        (date(2026, 3, 1), "USD", 1, 1, 0, 0, None, 0, None, False),
     ]
 
 

@@ -2,21 +2,37 @@ import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import failures
+from reports.money import missing, money
 
 filters, status = ui.header("Failures")
 daily = data.rows(failures.WEEKLY, filters)
 unknown = data.query(failures.UNKNOWN_REASON, filters.params()).iloc[0]["n"]
-totals = daily[["succeeded", "failed", "other"]].sum()
+totals = daily[["succeeded", "failed", "other", "renewal_succeeded", "renewal_failed"]].sum()
 final = totals["succeeded"] + totals["failed"]
-c = st.columns(4)
+renewals = totals["renewal_succeeded"] + totals["renewal_failed"]
+c = st.columns(5)
 c[0].metric("Success rate", "n/a" if not final else f"{totals['succeeded'] / final:.1%}")
-c[1].metric("Failed payments", f"{int(totals['failed']):,}")
-c[2].metric("Not final (processing, cancelled, ...)", f"{int(totals['other']):,}")
-c[3].metric("Failures with reason not fetched yet", f"{int(unknown):,}")
+c[1].metric(
+    "Renewal failure rate",
+    "n/a" if not renewals else f"{totals['renewal_failed'] / renewals:.1%}",
+    help="Failed ÷ final payments, of subscription payments only",
+)
+c[2].metric("Failed payments", f"{int(totals['failed']):,}")
+c[3].metric("Not final (processing, cancelled, ...)", f"{int(totals['other']):,}")
+c[4].metric(
+    "Failures with reason not fetched yet",
+    f"{int(unknown):,}",
+    help="Their payment's detail, which holds the decline code, is not read yet; a failure whose detail "
+    "gives no code is shown as 'no reason given'",
+)
 weekly = figures.lines(
     daily,
     "week",
-    {"success_rate": "Success rate", "failure_rate": "Failure rate"},
+    {
+        "success_rate": "Success rate",
+        "failure_rate": "Failure rate",
+        "renewal_failure_rate": "Renewal failure rate",
+    },
     title="Payment outcomes by week",
 )
 ui.chart(weekly, "outcomes_weekly", failures.WEEKLY, filters)
@@ -42,11 +58,23 @@ for column, field, title in (
 if filters.products:
     st.caption("Recovery and disputes below are for the whole business, not the selected products.")
 recovery = data.rows(failures.RECOVERY, filters)
+totals = data.query(failures.RECOVERY_TOTALS, filters.params()).iloc[0]
+r = st.columns(3)
+r[0].metric(
+    "Failed renewals recovered",
+    "n/a" if not totals["matured"] else f"{totals['recovered'] / totals['matured']:.1%}",
+    help=f"A failed renewal is a subscription's run of failures (retries included) until its next success; "
+    f"recovered when that success came within {status.recovery_days} days. Only failed renewals at least "
+    f"{status.recovery_days} days old count.",
+)
+r[1].metric("Recovered amount", money(totals["recovered_amount"], filters.currency))
+days = totals["median_days_to_recover"]
+r[2].metric("Median days to recover", "n/a" if missing(days) else f"{days:.1f}")
 recovered = figures.lines(
     recovery,
     "month",
     {"recovery_rate": "Recovery rate"},
-    title=f"Renewal failures recovered within {status.recovery_days} days",
+    title=f"Failed renewals recovered within {status.recovery_days} days, by the month of the first failure",
 )
 ui.chart(recovered, "recovery", failures.RECOVERY, filters)
 disputes = data.rows(failures.DISPUTES, filters)

@@ -30,7 +30,8 @@ c[2].metric("ARPA", money(last["arpa"], cur))
 c[3].metric(
     "LTV",
     "n/a" if missing(last["ltv"]) else money(last["ltv"], cur),
-    help="ARPA / mean customer churn rate of the last 3 complete months",
+    help=f"ARPA ÷ the mean customer churn rate of the last {int(last['ltv_months'])} complete months with "
+    "paying customers (3 when there are that many)",
 )
 risk = data.query(subscriptions.AT_RISK, filters.params())
 if not risk.empty:
@@ -55,6 +56,7 @@ rates = monthly.rename(
         "net_mrr_churn_rate": "Net MRR churn",
         "nrr": "NRR",
         "grr": "GRR",
+        "nrr_12m": "NRR (12 months)",
     }
 )
 churn_rates = figures.lines(
@@ -65,7 +67,10 @@ churn_rates = figures.lines(
 )
 ui.chart(churn_rates, "churn_rates", subscriptions.CHURN_RATES, filters)
 retention = figures.lines(
-    rates, "month", {"NRR": "NRR", "GRR": "GRR"}, title="Net and gross revenue retention"
+    rates,
+    "month",
+    {k: k for k in ("NRR", "GRR", "NRR (12 months)")},
+    title="Revenue retention of the customers paying at the start (new and returning customers excluded)",
 )
 ui.chart(retention, "retention", subscriptions.RETENTION, filters)
 types = data.rows(subscriptions.CHURN_TYPES, filters)
@@ -74,7 +79,7 @@ churn_types = figures.bars(
     "month",
     {"voluntary_churn": "Voluntary", "involuntary_churn": "Involuntary"},
     cur,
-    "Churned MRR: voluntary vs involuntary (a failed payment after the last success)",
+    "Churned MRR: voluntary vs involuntary (per subscription: a payment failed after its last success)",
     stacked=True,
 )
 ui.chart(churn_types, "churn_types", subscriptions.CHURN_TYPES, filters)
