@@ -26,7 +26,10 @@ TABLES = [
     "churn_monthly",
     "cohort_retention",
     "mrr_at_risk",
+    "customer_cohorts",
+    "churned_subscriptions",
     "churn_by_type",
+    "failed_renewals",
     "recovery_monthly",
     "dispute_activity_monthly",
 ]
