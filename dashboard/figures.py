@@ -1,13 +1,52 @@
-"""Plotly figures from plain DataFrames: pure functions, no Streamlit, no queries."""
+"""Plotly figures from plain DataFrames: pure functions, no Streamlit, no queries.
+
+Every clickable point carries its own key in `customdata` (the bucket's first day, or the label), so
+a click lists that point's records whatever Plotly reports as its x (a grouped bar's x is shifted off
+its bucket). A DataFrame with an `is_complete` column marks its partial buckets: hollow points,
+hatched bars, and a note in the title. Labels that came from the API (decline codes, product names)
+are shown as text: Plotly renders a subset of HTML in tick labels, hovers and titles."""
+
+import html
+from datetime import date, datetime
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from reports.money import exponent
 
+PARTIAL_NOTE = "hollow or hatched: still running"
+MARGIN = dict(l=10, r=10, t=40, b=10)
+
 
 def _scale(values: pd.Series, currency: str) -> pd.Series:
     return values.astype("float64") / 10 ** exponent(currency)
+
+
+def key(value: object) -> str:
+    """A point's key as the records query takes it: a bucket's first day as YYYY-MM-DD, else the text."""
+    if isinstance(value, datetime | pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def text(value: object) -> str:
+    """Outside text fit for Plotly's labels: its HTML subset escaped, so `<a href>` stays letters."""
+    return html.escape(str(value), quote=False)
+
+
+def _x(df: pd.DataFrame, x: str) -> list:
+    """Dates stay dates (a date axis); labels are escaped."""
+    return [v if isinstance(v, date | datetime | pd.Timestamp) else text(v) for v in df[x]]
+
+
+def _partial(df: pd.DataFrame) -> list[bool]:
+    return [not c for c in df["is_complete"]] if "is_complete" in df else [False] * len(df)
+
+
+def _title(title: str, df: pd.DataFrame) -> str:
+    return f"{title} ({PARTIAL_NOTE})" if any(_partial(df)) else title
 
 
 def lines(
@@ -15,11 +54,21 @@ def lines(
 ) -> go.Figure:
     """One line per column of `ys` ({column: label}); money columns are shown in major units."""
     fig = go.Figure()
+    partial = _partial(df)
     for column, label in ys.items():
         y = _scale(df[column], currency) if currency else df[column]
-        fig.add_trace(go.Scatter(x=df[x], y=y, mode="lines", name=label))
+        fig.add_trace(
+            go.Scatter(
+                x=_x(df, x),
+                y=y,
+                mode="lines+markers",
+                name=label,
+                customdata=[key(v) for v in df[x]],
+                marker=dict(symbol=["circle-open" if p else "circle" for p in partial], size=7),
+            )
+        )
     fig.update_layout(
-        title=title, margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified", yaxis_title=currency or ""
+        title=_title(title, df), margin=MARGIN, hovermode="x unified", yaxis_title=currency or ""
     )
     return fig
 
@@ -33,13 +82,22 @@ def bars(
     stacked: bool = False,
 ) -> go.Figure:
     fig = go.Figure()
+    partial = _partial(df)
     for column, label in ys.items():
         y = _scale(df[column], currency) if currency else df[column]
-        fig.add_trace(go.Bar(x=df[x], y=y, name=label))
+        fig.add_trace(
+            go.Bar(
+                x=_x(df, x),
+                y=y,
+                name=label,
+                customdata=[key(v) for v in df[x]],
+                marker_pattern_shape=["/" if p else "" for p in partial],
+            )
+        )
     fig.update_layout(
-        title=title,
+        title=_title(title, df),
         barmode="stack" if stacked else "group",
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=MARGIN,
         yaxis_title=currency or "",
     )
     return fig
@@ -60,29 +118,42 @@ def waterfall(row: pd.Series, currency: str) -> go.Figure:
     fig = go.Figure(
         go.Waterfall(x=[s[0] for s in steps], y=[s[1] / scale for s in steps], measure=[s[2] for s in steps])
     )
+    partial = "" if row.get("is_complete", True) else " (so far: the month is still running)"
     fig.update_layout(
-        title=f"MRR movements, {row['month']:%B %Y}",
-        yaxis_title=currency,
-        margin=dict(l=10, r=10, t=40, b=10),
+        title=f"MRR movements, {row['month']:%B %Y}{partial}", yaxis_title=currency, margin=MARGIN
     )
     return fig
 
 
-def heatmap(df: pd.DataFrame, value: str, title: str) -> go.Figure:
-    """Cohorts down, months since the cohort across."""
-    grid = df.pivot_table(index="cohort", columns="months_since", values=value)
+def cohort_grid(df: pd.DataFrame, value: str, title: str) -> go.Figure:
+    """Cohorts down, months since the cohort across, each cell a clickable square with its value
+    (Plotly cannot select a heatmap's cells; it can select markers). Its key is "cohort|months"."""
+    cohorts = [f"{c:%Y-%m}" for c in df["cohort"]]
+    values = df[value].astype("float64")
     fig = go.Figure(
-        go.Heatmap(
-            z=grid.values,
-            x=list(grid.columns),
-            y=[f"{c:%Y-%m}" for c in grid.index],
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            hovertemplate="%{y} +%{x} months: %{z:.0%}",
+        go.Scatter(
+            x=df["months_since"],
+            y=cohorts,
+            mode="markers+text",
+            text=[f"{v:.0%}" for v in values],
+            textfont=dict(size=10),
+            customdata=[f"{c}|{m}" for c, m in zip(cohorts, df["months_since"], strict=True)],
+            hovertemplate="cohort %{y}, month %{x}: %{text}<extra></extra>",
+            marker=dict(
+                symbol="square",
+                size=30,
+                color=values,
+                colorscale="Blues",
+                cmin=0,
+                cmax=max(1.0, float(values.max()) if len(values) else 1.0),
+                showscale=True,
+            ),
         )
     )
     fig.update_layout(
-        title=title, xaxis_title="months since first payment", margin=dict(l=10, r=10, t=40, b=10)
+        title=title,
+        xaxis=dict(title="months since the cohort's month", dtick=1),
+        yaxis=dict(title="cohort", autorange="reversed", type="category"),
+        margin=MARGIN,
     )
     return fig

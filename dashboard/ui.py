@@ -4,7 +4,6 @@ st.session_state under fixed keys, so they survive page changes; `header` hands 
 `Filters`."""
 
 import hmac
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ import streamlit as st
 from core.errors import NoWarehouse, SettingsError
 from core.settings import Settings
 from dashboard import data
+from reports import tables
 from reports.filters import CURRENCIES, PRESETS, PRODUCTS, Filters, period
 from reports.query import Chart
 from reports.status import Status, stamp
@@ -106,34 +106,52 @@ def header(title: str) -> tuple[Filters, Status]:
     return filters(now), now
 
 
+def table(rows: Any, currency: str, where: Any = st) -> None:
+    """Records as people read them (reports.tables): money in major units, headers, blanks."""
+    shown, decimals = tables.shown(rows, currency)
+    where.dataframe(
+        shown,
+        hide_index=True,
+        column_config={name: st.column_config.NumberColumn(format=f"%.{d}f") for name, d in decimals.items()},
+    )
+
+
+def _picked(event: Any) -> list[str]:
+    """The keys of the clicked points: each figure puts its point's key in `customdata`."""
+    points = event.selection.points if event and event.selection else []
+    keys = set()
+    for point in points:
+        data_ = point.get("customdata") if hasattr(point, "get") else getattr(point, "customdata", None)
+        if isinstance(data_, list):
+            data_ = data_[0] if data_ else None
+        if data_ is not None:
+            keys.add(str(data_))
+    return sorted(keys)
+
+
 def chart(fig: Any, key: str, source: Chart, filters: Filters, where: Any = st, **more: Any) -> None:
     """A chart whose points can be clicked to list the records behind them: `source.records` gets the
-    picked x values (the chart's dates or labels) as $picked, with the chart's other parameters."""
-    event = where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
-    points = event.selection.points if event and event.selection else []
-    if not points:
+    picked points' keys (the buckets' first days, or the labels) as $picked, with the chart's other
+    parameters."""
+    picked = _picked(where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points"))
+    if not picked:
         where.caption("Click a bar or point to list the records behind it.")
         return
-    xs = {str(p["x"]) if hasattr(p, "get") else str(p.x) for p in points}
-    # a date axis sends "2026-03-05" or "2026-03-05 00:00": keep the date; labels (decline codes) stay whole
-    picked = sorted(x[:10] if re.match(r"\d{4}-\d\d-\d\d", x) else x for x in xs)
     rows = data.query(source.records, source.values(filters, **more, picked=picked))
     where.caption(f"{len(rows):,} records behind {', '.join(picked)} (at most 5,000 shown)")
-    where.dataframe(rows, hide_index=True)
+    table(rows, filters.currency, where)
 
 
 def cohort_chart(fig: Any, key: str, source: Chart, filters: Filters, where: Any = st) -> None:
-    """A cohort heatmap whose cells list their customers: cohort (row) and months since (column)."""
-    event = where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
-    points = event.selection.points if event and event.selection else []
-    if not points:
+    """A cohort grid whose cells list their customers: a cell's key is "cohort|months since"."""
+    picked = _picked(where.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points"))
+    if not picked:
         where.caption("Click a cell to list the cohort's customers at that month.")
         return
-    point = points[0]
-    cohort, months = (point["y"], point["x"]) if hasattr(point, "get") else (point.y, point.x)
-    rows = data.query(source.records, source.values(filters, months=int(months), cohort=str(cohort)))
+    cohort, months = picked[0].split("|")
+    rows = data.query(source.records, source.values(filters, months=int(months), cohort=cohort))
     where.caption(
         f"Cohort {cohort}, {months} months on: {int((rows['mrr_at_month_end'] > 0).sum()):,} of "
         f"{len(rows):,} customers still paying"
     )
-    where.dataframe(rows, hide_index=True)
+    table(rows, filters.currency, where)

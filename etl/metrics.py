@@ -95,18 +95,21 @@ STATEMENTS = [
        SELECT day, currency, sum(gross_volume)::HUGEINT AS gross_volume,
               sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,
               sum(disputes_lost)::HUGEINT AS disputes_lost, sum(net_volume)::HUGEINT AS net_volume,
-              sum(tax)::HUGEINT AS tax, sum(tax_known_payments)::BIGINT AS tax_known_payments
+              sum(tax)::HUGEINT AS tax, sum(tax_known_payments)::BIGINT AS tax_known_payments,
+              -- a bucket still running at now is partial (docs/metrics.md §1)
+              timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM revenue_daily_by_product GROUP BY ALL ORDER BY day, currency""",
     # fees from the balance ledger (payment, refund and dispute fees net of their reversals), by the
     # entry's day; empty when the key may not read the ledger, which the dashboard shows as unavailable
     """CREATE OR REPLACE TABLE fees_daily AS
+       SELECT *, timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete FROM (
        SELECT timezone($timezone, created_at)::DATE AS day, currency,
               sum(amount) FILTER (event_type IN ('payment_fees', 'refund_fees', 'dispute_fees'))::HUGEINT AS fees,
               coalesce(sum(amount) FILTER (event_type IN ('refund_fees_reversal', 'dispute_fees_reversal')), 0)::HUGEINT
                   AS fee_reversals
        FROM ledger_entries
        WHERE event_type IN ('payment_fees', 'refund_fees', 'dispute_fees', 'refund_fees_reversal', 'dispute_fees_reversal')
-       GROUP BY ALL ORDER BY day, currency""",
+       GROUP BY ALL) ORDER BY day, currency""",
     # -- payment outcomes and failures ------------------------------------------------------------
     """CREATE OR REPLACE TABLE payment_outcomes_daily_by_product AS
        SELECT local_day AS day, currency, product_id,
@@ -122,14 +125,16 @@ STATEMENTS = [
               sum(succeeded) / nullif(sum(succeeded) + sum(failed), 0) AS success_rate,
               sum(failed) / nullif(sum(succeeded) + sum(failed), 0) AS failure_rate,
               sum(renewal_succeeded)::BIGINT AS renewal_succeeded, sum(renewal_failed)::BIGINT AS renewal_failed,
-              sum(renewal_failed) / nullif(sum(renewal_succeeded) + sum(renewal_failed), 0) AS renewal_failure_rate
+              sum(renewal_failed) / nullif(sum(renewal_succeeded) + sum(renewal_failed), 0) AS renewal_failure_rate,
+              timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM payment_outcomes_daily_by_product GROUP BY ALL ORDER BY day, currency""",
     """CREATE OR REPLACE TABLE failures_by_reason AS
        SELECT date_trunc('month', local_day)::DATE AS month, failure_reason AS error_code,
               CASE WHEN error_code IS NULL THEN failure_reason
                    WHEN error_code IN (SELECT unnest($hard)) THEN 'hard'
                    WHEN error_code IN (SELECT unnest($soft)) THEN 'soft' ELSE 'unclassified' END AS decline_type,
-              count(*) AS failed, sum(total_amount)::HUGEINT AS amount, currency
+              count(*) AS failed, sum(total_amount)::HUGEINT AS amount, currency,
+              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM counted_payments WHERE status = 'failed' GROUP BY ALL ORDER BY month, failed DESC""",
     # -- MRR: paid periods, segments, value intervals -----------------------------------------------
     # One row per (payment, subscription) it pays for. The period is the payment's service period
@@ -217,7 +222,8 @@ STATEMENTS = [
            SELECT date_trunc('month', timezone($timezone, min(valid_from)))::DATE AS first_month,
                   date_trunc('month', timezone($timezone, $data_through::TIMESTAMPTZ))::DATE AS last_month
            FROM mrr_intervals WHERE monthly_value > 0)
-       SELECT month, t0, t1, timezone($timezone, timezone($timezone, t1) - INTERVAL 12 MONTH) AS t1_year_before
+       SELECT month, t0, t1, timezone($timezone, timezone($timezone, t1) - INTERVAL 12 MONTH) AS t1_year_before,
+              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM (SELECT m::DATE AS month, timezone($timezone, m::TIMESTAMP) AS t0,
                     least(timezone($timezone, (m + INTERVAL 1 MONTH)::TIMESTAMP), $data_through::TIMESTAMPTZ) AS t1
              FROM bounds, generate_series(first_month::TIMESTAMP, last_month::TIMESTAMP, INTERVAL 1 MONTH) AS g(m))""",
@@ -266,7 +272,8 @@ STATEMENTS = [
               coalesce(sum(m.b), 0)::DOUBLE AS mrr_end,
               count(*) FILTER (m.a > 0) AS customers_start,
               count(*) FILTER (m.b > 0) AS customers_end,
-              count(*) FILTER (movement = 'churn') AS churned_customers
+              count(*) FILTER (movement = 'churn') AS churned_customers,
+              timezone($timezone, (g.month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM grid g LEFT JOIN mrr_movements m USING (month, currency)
        GROUP BY ALL ORDER BY g.currency, g.month""",
     # churn, retention, ARPA and LTV per month (docs/metrics.md §4). NRR and GRR are of the customers
@@ -398,7 +405,8 @@ STATEMENTS = [
               sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,
               sum(disputes_lost)::HUGEINT AS disputes_lost, sum(net_volume)::HUGEINT AS net_volume,
               sum(refunds) / nullif(sum(gross_volume), 0) AS refund_rate,
-              sum(gross_volume) / nullif(sum(succeeded_payments), 0) AS average_order_value
+              sum(gross_volume) / nullif(sum(succeeded_payments), 0) AS average_order_value,
+              timezone($timezone, (date_trunc('month', day) + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM revenue_daily GROUP BY ALL ORDER BY currency, month""",
     """CREATE OR REPLACE TABLE dispute_activity_monthly AS
        WITH opened AS (
@@ -410,7 +418,8 @@ STATEMENTS = [
            FROM revenue_daily GROUP BY ALL)
        SELECT month, currency, coalesce(opened, 0) AS disputes_opened, coalesce(lost, 0) AS disputes_lost_count,
               coalesce(amount, 0)::HUGEINT AS disputed_amount, coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments,
-              coalesce(opened, 0) / nullif(succeeded_payments, 0) AS dispute_rate
+              coalesce(opened, 0) / nullif(succeeded_payments, 0) AS dispute_rate,
+              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
        FROM opened FULL JOIN paid USING (month, currency) ORDER BY currency, month""",
 ]
 

@@ -2,6 +2,7 @@
 recovery and disputes, each chart with the payments or disputes behind a clicked point."""
 
 from reports import revenue
+from reports.filters import IN_PERIOD_MONTHS
 from reports.query import Chart
 
 PAYMENTS_IN_WEEKS = """SELECT payment_id, created_at, status, total_amount, customer_email, error_code
@@ -57,8 +58,6 @@ SPLIT = Chart(
     {"status": "failed"},
 )
 # Recovery and disputes are whole-business: no product filter.
-# Monthly charts show the months that overlap the period.
-IN_PERIOD_MONTHS = "month BETWEEN date_trunc('month', $start::DATE) AND $end"
 RECOVERY = Chart(
     f"SELECT * FROM recovery_monthly WHERE currency = $currency AND {IN_PERIOD_MONTHS} ORDER BY month",
     FAILED_RENEWALS_IN_MONTHS,

@@ -4,6 +4,7 @@ and the daily revenue chart (its MRR chart is the Subscriptions page's MRR trend
 from typing import Any
 
 from reports import revenue
+from reports.filters import Filters
 from reports.money import missing
 from reports.query import Chart
 
@@ -31,6 +32,11 @@ REVENUE = Chart(
 )
 
 
-def change(a: Any, b: Any) -> str | None:
-    """How `a` compares with `b`, the period before's figure; None when either is unknown or b is 0."""
-    return None if missing(a) or missing(b) or not b else f"{(a - b) / abs(b):+.1%} vs the period before"
+def change(a: Any, b: Any, what: str) -> str | None:
+    """How `a` compares with `b`, labelled with `what` b is; None when either is unknown or b is 0."""
+    return None if missing(a) or missing(b) or not b else f"{(a - b) / abs(b):+.1%} vs {what}"
+
+
+def days_before(compared: Filters) -> str:
+    """What a period-over-period change compares: "the 29 days before" (complete days only)."""
+    return f"the {compared.days:,} days before" if compared.days > 0 else "nothing"

@@ -2,6 +2,8 @@
 each chart with the records behind a clicked bar. PAYMENTS_IN_PERIODS and PAYMENTS_BY also serve the
 Overview and Failures pages."""
 
+from typing import Any
+
 from reports.query import Chart
 
 # The succeeded payments in the picked periods ($picked: the periods' first days, at $grain).
@@ -38,7 +40,10 @@ VOLUME = Chart(BY_PERIOD, PAYMENTS_IN_PERIODS)
 LOSSES = Chart(BY_PERIOD, REFUNDS_IN_PERIODS)  # the same rows as VOLUME: refunds and lost disputes
 
 # Fees come from the balance ledger; a key that may not read it leaves them unknown, never zero.
-LEDGER_ENTRIES = "SELECT count(*) n FROM ledger_entries"
+LEDGER = """SELECT (SELECT count(*) FROM ledger_entries) AS entries,
+    (SELECT count(*) FROM ledger_entries WHERE currency = $currency) AS in_currency,
+    coalesce((SELECT json_exists(skipped, '$.ledger') FROM sync_runs WHERE status IN ('ok', 'ok_with_rejects')
+              ORDER BY run_id DESC LIMIT 1), false) AS refused"""
 FEES = (
     "SELECT sum(fees) - sum(fee_reversals) f FROM fees_daily WHERE currency = $currency "
     "AND day BETWEEN $start AND $end"
@@ -63,3 +68,15 @@ BY_PRODUCT = Chart(
     PAYMENTS_BY,
     {"status": "succeeded", "by": "product"},
 )
+
+
+def fees_unknown(ledger: Any, currency: str) -> tuple[str, str] | None:
+    """What the Fees card says instead of a figure, and why; None when the ledger gives the figure.
+    "unavailable" only for a key the API refused the ledger (the last sync skipped it)."""
+    if ledger["refused"] and not ledger["entries"]:
+        return "unavailable", "The API key may not read the balance ledger: the last sync was refused it."
+    if not ledger["entries"]:
+        return "none yet", "The balance ledger has no entries yet."
+    if not ledger["in_currency"]:
+        return f"none in {currency}", f"The balance ledger has no entries in {currency}."
+    return None

@@ -1,7 +1,7 @@
 """The Subscriptions & churn page's queries: MRR (also the Overview's), its movements, churn, retention
 and cohorts, each chart with the subscriptions or customers behind a clicked month or cell."""
 
-from reports.filters import Filters
+from reports.filters import IN_PERIOD_MONTHS, Filters
 from reports.query import Chart
 
 # The subscriptions paying at the end of the picked months, with their MRR.
@@ -28,15 +28,16 @@ COHORT_CUSTOMERS = """SELECT k.customer_id, k.cohort, b.month, k.starting_mrr, c
 # MRR and paying customers at each month's end: the tied-out table for the whole business, or the
 # subscriptions of the selected products.
 MRR_TREND = Chart(
-    "SELECT month, mrr_end, customers_end FROM mrr_monthly WHERE currency = $currency ORDER BY month",
+    f"SELECT month, mrr_end, customers_end, is_complete FROM mrr_monthly WHERE currency = $currency "
+    f"AND {IN_PERIOD_MONTHS} ORDER BY month",
     SUBSCRIPTIONS_AT_MONTH_END,
 )
 MRR_TREND_OF_PRODUCTS = Chart(
     "SELECT b.month, coalesce(sum(v.monthly_value), 0) AS mrr_end, "
-    "count(DISTINCT v.customer_id) AS customers_end "
+    "count(DISTINCT v.customer_id) AS customers_end, b.is_complete "
     "FROM mrr_boundaries b LEFT JOIN (mrr_intervals v JOIN subscriptions s USING (subscription_id)) "
     "ON v.valid_from <= b.t1 AND b.t1 < v.valid_to AND v.currency = $currency AND v.monthly_value > 0 "
-    "AND product_ok(s.product_id, $products::VARCHAR[]) GROUP BY 1 ORDER BY 1",
+    f"AND product_ok(s.product_id, $products::VARCHAR[]) WHERE b.{IN_PERIOD_MONTHS} GROUP BY ALL ORDER BY 1",
     SUBSCRIPTIONS_AT_MONTH_END,
 )
 
@@ -50,7 +51,7 @@ MONTHLY = (
     "SELECT m.*, c.customer_churn_rate, c.gross_mrr_churn_rate, c.net_mrr_churn_rate, c.nrr, c.grr, "
     "c.arpa, c.ltv, c.ltv_months, c.nrr_12m, c.arr, c.is_complete "
     "FROM mrr_monthly m JOIN churn_monthly c USING (month, currency) "
-    "WHERE currency = $currency ORDER BY month"
+    f"WHERE currency = $currency AND {IN_PERIOD_MONTHS} ORDER BY month"
 )
 MRR_AND_ARR = Chart(MONTHLY, SUBSCRIPTIONS_AT_MONTH_END)  # with products selected: MRR_TREND_OF_PRODUCTS
 CHURN_RATES = Chart(MONTHLY, CUSTOMERS_MOVING_IN_MONTHS)
@@ -61,7 +62,8 @@ MOVERS = (
     "WHERE currency = $currency AND month = $month AND movement <> 'unchanged' ORDER BY movement, customer_id"
 )
 CHURN_TYPES = Chart(
-    "SELECT * FROM churn_by_type WHERE currency = $currency ORDER BY month", CHURNED_IN_MONTHS
+    f"SELECT * FROM churn_by_type WHERE currency = $currency AND {IN_PERIOD_MONTHS} ORDER BY month",
+    CHURNED_IN_MONTHS,
 )
 COHORTS = Chart(
     "SELECT * FROM cohort_retention WHERE currency = $currency ORDER BY cohort, months_since",

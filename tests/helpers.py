@@ -218,12 +218,12 @@ def publish_business(path, more=None) -> None:
     successful run recorded, as a sync would leave it; `more(con)` adds to the business first."""
     con = wh.open_work(path)
     build(con)
-    if more is not None:
-        more(con)
-    metrics.rebuild(con, "UTC", 30, 30, NOW)
     con.execute(
         "INSERT INTO sync_runs (run_id, started_at, finished_at, status, data_through) VALUES (1, ?, ?, 'ok', ?)",
         [NOW, NOW, NOW],
     )
+    if more is not None:
+        more(con)
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
     con.close()
     work_path(path).rename(path)  # publish, the simple way

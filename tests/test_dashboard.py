@@ -81,6 +81,16 @@ def test_headline_numbers_match_the_hand_computed_fixture(warehouse, monkeypatch
     )
 
 
+def test_changes_compare_complete_days_and_say_with_what(warehouse, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    overview = open_page(PAGES[0], preset="Last 30 days")  # Mar 3 to Apr 1; Apr 1 has only begun
+    deltas = {m.label: m.delta for m in overview.metric}
+    # Mar 3-31 (5020: C1 500, D 2000, G 520, H 1000, A 1000) against Feb 2 - Mar 2 (17800)
+    assert deltas["Gross volume"] == f"{(5020 - 17800) / 17800:+.1%} vs the 29 days before"
+    assert deltas["MRR"] == "+0.0% vs the end of Mar 2026"  # now is the end of March
+    assert deltas["Customer churn, Mar 2026"] == "-25.0% vs Feb 2026"  # 0 of 4 against 1 of 4
+
+
 def test_filters_change_the_numbers_and_survive_page_changes(warehouse, monkeypatch):
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
     at = open_page(PAGES[2], currency="KWD")
@@ -511,9 +521,27 @@ def test_the_customers_behind_a_cohort_cell(warehouse):
     assert dict(zip(rows["customer_id"], rows["mrr_at_month_end"], strict=True))["H"] == 0
 
 
-def test_fees_come_from_the_ledger_or_are_unavailable(warehouse, synced, monkeypatch):
-    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))  # the fixture has no ledger
+def test_fees_come_from_the_ledger_or_say_why_not(warehouse, synced, monkeypatch, tmp_path):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))  # the fixture's ledger is empty
+    assert metric(open_page(PAGES[1]), "Fees") == "none yet"
+    refused = tmp_path / "refused.duckdb"  # the last sync was refused the ledger (403)
+    publish_business(
+        refused, lambda con: con.execute("""UPDATE sync_runs SET skipped = '{"ledger": "403"}'""")
+    )
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(refused))
     assert metric(open_page(PAGES[1]), "Fees") == "unavailable"
+    ledger = tmp_path / "ledger.duckdb"  # one fee entry, in USD only
+    publish_business(
+        ledger,
+        lambda con: con.execute(
+            "INSERT INTO ledger_entries (id, created_at, amount, currency, event_type, is_credit) "
+            "VALUES ('led_f', ?, 59, 'USD', 'payment_fees', false)",
+            [ts("2026-03-15")],
+        ),
+    )
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(ledger))
+    assert metric(open_page(PAGES[1], currency="USD", preset="All time"), "Fees (ledger)") == "0.59 USD"
+    assert metric(open_page(PAGES[1], currency="EUR", preset="All time"), "Fees") == "none in EUR"
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(synced))
     at = open_page(PAGES[1], currency="USD", preset="All time")
     fees = read(
@@ -603,3 +631,26 @@ def test_the_commands_refuse_a_bad_setting_before_starting(warehouse, tmp_path, 
     )
     assert "dodo-analytics export: DODO_PAYMENTS_ENVIRONMENT must be" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_partial_buckets_are_marked_on_charts():
+    from dashboard import figures
+    from reports.filters import complete, mark_complete
+
+    today = date(2026, 4, 1)  # data through some time on Apr 1 (local)
+    assert complete(date(2026, 3, 31), "day", today) and not complete(today, "day", today)
+    assert complete(date(2026, 3, 23), "week", today) and not complete(date(2026, 3, 30), "week", today)
+    assert complete(date(2026, 3, 1), "month", today) and not complete(date(2026, 4, 1), "month", today)
+    rows = mark_complete(
+        pd.DataFrame({"day": [date(2026, 3, 31), today], "gross": [100, 50], "net": [90, 50]}),
+        "day",
+        "day",
+        today,
+    )
+    bars = figures.bars(rows, "day", {"gross": "Gross", "net": "Net"}, "USD", "Volume")
+    assert [list(t.marker.pattern.shape) for t in bars.data] == [["", "/"]] * 2
+    assert "still running" in bars.layout.title.text
+    line = figures.lines(rows, "day", {"gross": "Gross"}, "USD", "Volume")
+    assert list(line.data[0].marker.symbol) == ["circle", "circle-open"]
+    # every point carries its bucket's key, whatever x Plotly reports for a grouped bar
+    assert [list(t.customdata) for t in bars.data] == [["2026-03-31", "2026-04-01"]] * 2

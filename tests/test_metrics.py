@@ -433,3 +433,22 @@ def test_a_metric_table_that_cannot_be_built_is_named_not_blamed_on_the_disk(tmp
         metrics.rebuild(con, "UTC", 30, 30, NOW)
     assert "disk" not in str(caught.value)
     con.close()
+
+
+def test_buckets_still_running_at_now_are_partial(tmp_path):
+    con = wh.open_work(tmp_path / "w.duckdb")
+    build(con)
+    metrics.rebuild(con, "Asia/Tokyo", 30, 30, ts("2026-03-25T01:00:00"))  # 10:00 on Mar 25 in Tokyo
+    partial = "SELECT {0}, is_complete FROM {1} WHERE currency = 'USD' AND {0} IN ({2}) ORDER BY 1"
+    days = "'2026-03-15', '2026-03-25'"  # A's renewal; the dispute's (local) day, 09:00 to now
+    assert rows(con, partial.format("day", "revenue_daily", days)) == [
+        (date(2026, 3, 15), True),
+        (date(2026, 3, 25), False),
+    ]
+    months = "'2026-02-01', '2026-03-01'"
+    for table in ("revenue_monthly", "mrr_monthly", "churn_monthly", "dispute_activity_monthly"):
+        assert rows(con, partial.format("month", table, months)) == [
+            (date(2026, 2, 1), True),
+            (date(2026, 3, 1), False),
+        ], table
+    con.close()

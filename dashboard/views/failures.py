@@ -2,10 +2,11 @@ import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import failures
+from reports.filters import mark_complete
 from reports.money import missing, money
 
 filters, status = ui.header("Failures")
-daily = data.rows(failures.WEEKLY, filters)
+daily = mark_complete(data.rows(failures.WEEKLY, filters), "week", "week", status.today)
 unknown = data.query(failures.UNKNOWN_REASON, filters.params()).iloc[0]["n"]
 totals = daily[["succeeded", "failed", "other", "renewal_succeeded", "renewal_failed"]].sum()
 final = totals["succeeded"] + totals["failed"]
@@ -39,7 +40,7 @@ ui.chart(weekly, "outcomes_weekly", failures.WEEKLY, filters)
 reasons = data.rows(failures.REASONS, filters)
 codes = figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
 ui.chart(codes, "failure_codes", failures.REASONS, filters)
-st.dataframe(reasons, hide_index=True)
+ui.table(reasons, filters.currency)
 by = data.rows(failures.SPLIT, filters)
 left, right = st.columns(2)
 for column, field, title in (

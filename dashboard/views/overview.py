@@ -2,52 +2,72 @@ import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import overview, subscriptions
+from reports.filters import mark_complete
 from reports.money import missing, money
-from reports.overview import change
+from reports.overview import change, days_before
 
-filters, _ = ui.header("Overview")
+filters, status = ui.header("Overview")
 cur = filters.currency
-before = filters.previous()
+# Changes compare like with like: the period's complete days with as many days just before them.
+compared = filters.complete_days(status.today)
+before = compared.previous()
+what = days_before(compared)
+how = (
+    f"Change: the period's complete days ({compared.first_day} to {compared.end}) against {what}; "
+    "the day still running is left out of the comparison."
+)
 now = data.query(overview.SUMS, filters.params()).iloc[0]
-earlier_sums = data.query(overview.SUMS, before.params()).iloc[0]
+now_compared, earlier = (data.query(overview.SUMS, f.params()).iloc[0] for f in (compared, before))
 mrr_chart = subscriptions.mrr_trend(filters)
 mrr = data.rows(mrr_chart, filters)
 churn = data.query(overview.CHURN, filters.params())
-rate, rate_before = (data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (filters, before))
+rate = data.query(overview.SUCCESS_RATE, filters.params()).iloc[0]["r"]
+rate_now, rate_before = (
+    data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (compared, before)
+)
 
 c = st.columns(6)
-c[0].metric("Gross volume", money(now["g"] or 0, cur), change(now["g"], earlier_sums["g"]))
-c[1].metric("Net volume", money(now["n"] or 0, cur), change(now["n"], earlier_sums["n"]))
+for column, name, field in ((c[0], "Gross volume", "g"), (c[1], "Net volume", "n")):
+    column.metric(
+        name, money(now[field] or 0, cur), change(now_compared[field], earlier[field], what), help=how
+    )
 if not mrr.empty:
-    last, earlier = mrr.iloc[-1], (mrr.iloc[-2] if len(mrr) > 1 else None)
+    last = mrr.iloc[-1]
+    mrr_change = customers_change = None
+    if len(mrr) > 1:
+        previous = mrr.iloc[-2]
+        month_end = f"the end of {previous['month']:%b %Y}"
+        mrr_change = change(last["mrr_end"], previous["mrr_end"], month_end)
+        customers_change = f"{last['customers_end'] - previous['customers_end']:+,} vs {month_end}"
     c[2].metric(
         "MRR",
         money(last["mrr_end"], cur),
-        None if earlier is None else change(last["mrr_end"], earlier["mrr_end"]),
+        mrr_change,
+        help="MRR now against MRR at the end of the month before",
     )
-    c[3].metric(
-        "Paying customers",
-        f"{last['customers_end']:,}",
-        None if earlier is None else f"{last['customers_end'] - earlier['customers_end']:+,}",
-    )
+    c[3].metric("Paying customers", f"{last['customers_end']:,}", customers_change)
 if filters.products:
     c[4].caption("Customer churn is measured over the whole business, not per product.")
 elif not churn.empty:
+    latest = churn.iloc[0]
     c[4].metric(
-        f"Customer churn, {churn.iloc[0]['month']:%b %Y}",
-        f"{churn.iloc[0]['customer_churn_rate']:.1%}",
+        f"Customer churn, {latest['month']:%b %Y}",
+        f"{latest['customer_churn_rate']:.1%}",
         None
         if len(churn) < 2
-        else f"{churn.iloc[0]['customer_churn_rate'] - churn.iloc[1]['customer_churn_rate']:+.1%}",
+        else f"{latest['customer_churn_rate'] - churn.iloc[1]['customer_churn_rate']:+.1%} "
+        f"vs {churn.iloc[1]['month']:%b %Y}",
         delta_color="inverse",
+        help="The last complete month before the period's end",
     )
 c[5].metric(
     "Payment success rate",
     "n/a" if missing(rate) else f"{rate:.1%}",
-    None if missing(rate) or missing(rate_before) else f"{rate - rate_before:+.1%}",
+    None if missing(rate_now) or missing(rate_before) else f"{rate_now - rate_before:+.1%} vs {what}",
+    help=how,
 )
 
-daily = data.rows(overview.REVENUE, filters)
+daily = mark_complete(data.rows(overview.REVENUE, filters), "day", "day", status.today)
 revenue = figures.lines(daily, "day", {"gross_volume": "Gross", "net_volume": "Net"}, cur, "Revenue by day")
 ui.chart(revenue, "overview_revenue", overview.REVENUE, filters)
 trend = figures.lines(mrr, "month", {"mrr_end": "MRR"}, cur, "MRR at the end of each month")

@@ -2,7 +2,6 @@ import streamlit as st
 
 from dashboard import data, ui
 from reports import records
-from reports.money import money
 
 filters, _ = ui.header("Records")
 st.caption("The records behind the numbers. Ids are Dodo's: search them in your Dodo dashboard.")
@@ -12,10 +11,10 @@ values = {**filters.params(), "search": records.pattern(search)}
 if kind == "Payments":
     statuses = st.multiselect("Status", list(records.STATUSES), key="records_status")
     rows = data.query(records.PAYMENTS, {**values, "statuses": statuses})
-    rows["amount"] = [money(a, filters.currency) for a in rows.pop("total_amount")]
+    rows.insert(1, "total_amount", rows.pop("total_amount"))  # money first
 elif kind == "Subscriptions":
     rows = data.query(records.SUBSCRIPTIONS, values)
 else:
     rows = data.query(records.CUSTOMERS, values)
 st.write(f"{len(rows):,} rows (at most 5,000 shown; the Exports page writes the whole set)")
-st.dataframe(rows, hide_index=True)
+ui.table(rows, filters.currency)

@@ -4,15 +4,17 @@ import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import revenue
-from reports.filters import GRAINS
+from reports.filters import GRAINS, mark_complete
 from reports.money import missing, money
 
-filters, _ = ui.header("Revenue")
+filters, status = ui.header("Revenue")
 grain = st.radio("By", list(GRAINS), horizontal=True, key="revenue_grain")
 filters = replace(filters, grain=grain)
 cur = filters.currency
 
-by = data.rows(revenue.VOLUME, filters)  # LOSSES has the same rows
+by = mark_complete(
+    data.rows(revenue.VOLUME, filters), "period", grain, status.today
+)  # LOSSES has the same rows
 totals = by[["gross", "refunds", "disputes_lost", "net"]].sum()
 c = st.columns(4)
 for col, (key, label) in zip(
@@ -26,11 +28,11 @@ for col, (key, label) in zip(
     strict=True,
 ):
     col.metric(label, money(totals[key], cur))
-ledger = data.query(revenue.LEDGER_ENTRIES).iloc[0]["n"]
+ledger = data.query(revenue.LEDGER, filters.params()).iloc[0]
 fees = data.query(revenue.FEES, filters.params()).iloc[0]["f"]
 f = st.columns(4)
-if not ledger:
-    f[0].metric("Fees", "unavailable", help="The API key could not read the balance ledger.")
+if unknown := revenue.fees_unknown(ledger, cur):
+    f[0].metric("Fees", unknown[0], help=unknown[1])
 elif not filters.products:
     paid = 0 if missing(fees) else fees
     f[0].metric("Fees (ledger)", money(paid, cur))

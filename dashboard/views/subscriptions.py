@@ -44,11 +44,20 @@ if not risk.empty:
 
 trend = figures.lines(trend_rows, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR")
 ui.chart(trend, "subscriptions_mrr", subscriptions.MRR_AND_ARR, filters)
-month = st.selectbox("Movements of", list(monthly["month"])[::-1], format_func=lambda m: f"{m:%B %Y}")
+# newest first, the month still running marked; the default is the last complete month
+months = list(monthly["month"])[::-1]
+running = set(monthly.loc[~monthly["is_complete"], "month"])
+complete = [m for m in months if m not in running]
+month = st.selectbox(
+    "Movements of",
+    months,
+    index=months.index(complete[0]) if complete else 0,
+    format_func=lambda m: f"{m:%B %Y}" + (" (so far)" if m in running else ""),
+)
 st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
 movers = data.query(subscriptions.MOVERS, {**filters.params(), "month": month})
 with st.expander(f"The {len(movers):,} customers behind these movements"):
-    st.dataframe(movers, hide_index=True)
+    ui.table(movers, cur)
 rates = monthly.rename(
     columns={
         "customer_churn_rate": "Customer churn",
@@ -84,16 +93,20 @@ churn_types = figures.bars(
 )
 ui.chart(churn_types, "churn_types", subscriptions.CHURN_TYPES, filters)
 cohorts = data.rows(subscriptions.COHORTS, filters)
+st.caption(
+    "Cohorts: every cohort since the first payment, whatever the period (a customer's cohort is the month "
+    "their MRR first became positive). The last column of each row is the month still running."
+)
 left, right = st.columns(2)
 ui.cohort_chart(
-    figures.heatmap(cohorts, "logo_retention", "Logo retention by cohort"),
+    figures.cohort_grid(cohorts, "logo_retention", "Logo retention by cohort"),
     "cohorts_logo",
     subscriptions.COHORTS,
     filters,
     left,
 )
 ui.cohort_chart(
-    figures.heatmap(cohorts, "revenue_retention", "Revenue retention by cohort"),
+    figures.cohort_grid(cohorts, "revenue_retention", "Revenue retention by cohort"),
     "cohorts_revenue",
     subscriptions.COHORTS,
     filters,
