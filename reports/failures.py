@@ -8,6 +8,7 @@ from reports.query import Chart
 PAYMENTS_IN_WEEKS = """SELECT payment_id, created_at, status, total_amount, customer_email, error_code
     FROM counted_payments WHERE currency = $currency AND product_ok(product_id, $products::VARCHAR[])
     AND date_trunc('week', local_day)::DATE IN (SELECT unnest($picked::DATE[]))
+    AND local_day BETWEEN $start AND $end
     ORDER BY created_at LIMIT 5000"""
 FAILED_WITH_CODES = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id,
     error_code FROM counted_payments WHERE currency = $currency

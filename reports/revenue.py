@@ -10,6 +10,7 @@ from reports.query import Chart
 PAYMENTS_IN_PERIODS = """SELECT payment_id, created_at, total_amount, customer_email, subscription_id,
     charge_type FROM counted_payments WHERE status = 'succeeded'
     AND date_trunc($grain, local_day)::DATE IN (SELECT unnest($picked::DATE[]))
+    AND local_day BETWEEN $start AND $end  -- a week or month cut by the period: the part the bar shows
     AND currency = $currency AND product_ok(product_id, $products::VARCHAR[])
     ORDER BY created_at LIMIT 5000"""
 # The payments of one $status whose attribute $by (kind, method, country or product) is one of $picked.
@@ -25,8 +26,8 @@ PAYMENTS_BY = """SELECT c.payment_id, c.created_at, c.status, c.total_amount, c.
         IN (SELECT unnest($picked::VARCHAR[]))
     ORDER BY c.created_at LIMIT 5000"""
 REFUNDS_IN_PERIODS = """SELECT refund_id, payment_id, created_at, amount, status, reason FROM placed_refunds
-    WHERE date_trunc($grain, timezone((SELECT timezone FROM metric_settings), created_at))::DATE
-        IN (SELECT unnest($picked::DATE[]))
+    WHERE date_trunc($grain, timezone($timezone, created_at))::DATE IN (SELECT unnest($picked::DATE[]))
+    AND timezone($timezone, created_at)::DATE BETWEEN $start AND $end
     AND currency = $currency ORDER BY created_at LIMIT 5000"""
 
 BY_PERIOD = (

@@ -59,3 +59,91 @@ def test_pages_render_in_chromium(served, reliability):
         6,
         "the key is left out of the process; 0 occurrences in the pages",
     )
+
+
+# -- clicking the charts -----------------------------------------------------------------------------
+# Every chart lists the records behind a clicked point. These tests click as a person does (the
+# pointer moves onto the point, then clicks) and read the listed records from the table's
+# accessible cells. The hand-built business of helpers.py, period "Last 30 days" (Mar 3 to Apr 1).
+def open_browser(p):
+    browser = p.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    )
+    return browser, browser.new_page(viewport={"width": 1440, "height": 1000})
+
+
+def go(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.get_by_text("Gross volume").first.wait_for(timeout=30_000)
+    if name != "Overview":
+        page.get_by_role("link", name=name).click()
+        page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+
+
+def click(page, title: str, trace: int, key: str) -> None:
+    """Click the point of `trace` whose key (customdata) is `key` in the chart titled `title`."""
+    plot = page.locator(".js-plotly-plot", has_text=title).first
+    plot.scroll_into_view_if_needed()
+    index, kind = plot.evaluate(
+        "(el, [t, k]) => [el.data[t].customdata.indexOf(k), el.data[t].type]", [trace, key]
+    )
+    assert index >= 0, f"{title} has no point {key} in trace {trace}"
+    group = plot.locator("g.trace.bars" if kind == "bar" else "g.trace.scatter").nth(trace)
+    point = group.locator("g.point path" if kind == "bar" else "path.point").nth(index)
+    box = point.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 4, y)  # Plotly picks the point under the pointer on a move, then the click selects it
+    page.wait_for_timeout(300)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+
+
+def listed(page, caption: str, header: str) -> list[str]:
+    """The first column of the records table (its first header is `header`) shown after `caption`."""
+    page.get_by_text(caption).first.wait_for(timeout=30_000)
+    grid = page.locator("[data-testid=stDataFrame]").filter(has=page.locator("th", has_text=header)).last
+    grid.locator("td").first.wait_for(state="attached", timeout=30_000)  # the table is drawn on a canvas
+    return sorted(grid.locator("tbody tr td:first-child").all_text_contents())
+
+
+def test_clicks_list_the_records_of_the_clicked_point(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_browser(p)
+        # a grouped bar: the Net bar of Mar 5 (its x is shifted right of the day; its key is the day's)
+        go(page, served, "Revenue")
+        click(page, "Gross and net volume by day", 1, "2026-03-05")
+        assert listed(page, "records behind 2026-03-05", "Payment ID") == ["pD4", "pG1"]
+        # by week: the week of Monday Mar 2, cut by the period at Mar 3 (pF1 of Mar 2 is JPY anyway)
+        page.get_by_text("week", exact=True).click()
+        page.locator(".js-plotly-plot", has_text="volume by week").first.wait_for(timeout=30_000)
+        click(page, "Gross and net volume by week", 1, "2026-03-02")
+        assert listed(page, "records behind 2026-03-02", "Payment ID") == ["pC1c", "pD4", "pG1"]
+        # a line point: Overview's revenue on Mar 10 (H's return)
+        go(page, served, "Overview")
+        click(page, "Revenue by day", 0, "2026-03-10")
+        assert listed(page, "records behind 2026-03-10", "Payment ID") == ["pH2"]
+        # a bar of labels, and a line point by week
+        go(page, served, "Failures")
+        click(page, "Failures by decline code", 0, "unknown")
+        assert listed(page, "records behind unknown", "Payment ID") == ["pA0"]
+        go(page, served, "Failures")
+        click(page, "Payment outcomes by week", 0, "2026-03-09")
+        assert listed(page, "records behind 2026-03-09", "Payment ID") == ["pA0", "pA3", "pH2"]
+        # a month's point, and a cohort cell: January's cohort one month on (H not paying at Mar 1)
+        go(page, served, "Subscriptions & churn")
+        click(page, "MRR and ARR", 0, "2026-03-01")
+        assert listed(page, "records behind 2026-03-01", "Subscription ID") == [
+            "sA",
+            "sB",
+            "sC1",
+            "sD",
+            "sH2",
+        ]
+        go(page, served, "Subscriptions & churn")
+        click(page, "Logo retention by cohort", 0, "2026-01|1")
+        assert listed(page, "Cohort 2026-01, 1 months on", "Customer ID") == ["A", "C", "D", "H"]
+        browser.close()
