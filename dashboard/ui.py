@@ -12,8 +12,9 @@ import streamlit as st
 from core.errors import NoWarehouse, SettingsError
 from core.settings import Settings
 from dashboard import data
-from reports import tables
+from reports import revenue, tables
 from reports.filters import CURRENCIES, PRESETS, PRODUCTS, Filters, period
+from reports.money import money
 from reports.query import Chart
 from reports.status import Status, stamp
 
@@ -104,6 +105,17 @@ def header(title: str) -> tuple[Filters, Status]:
     else:
         st.caption(text)
     return filters(now), now
+
+
+def provisional(filters: Filters) -> None:
+    """Says how many of the period's succeeded payments count only until their detail is fetched."""
+    row = data.query(revenue.PROVISIONAL, filters.params()).iloc[0]
+    if row["n"]:
+        st.caption(
+            f"{int(row['n']):,} succeeded payments ({money(row['amount'], filters.currency)}) count "
+            "provisionally: they charge no subscription period, so they may only have updated a card; "
+            "the next syncs fetch their details first and leave them out if so."
+        )
 
 
 def table(rows: Any, currency: str, where: Any = st) -> None:

@@ -13,6 +13,7 @@ import duckdb
 from core.errors import MetricsError, TieOutError
 
 from .declines import HARD, SOFT
+from .payment_details import MAY_UPDATE_CARD
 
 # Money stays integer minor units, summed as HUGEINT (two valid int64 payments overflow a BIGINT);
 # MRR is DOUBLE minor units, unrounded (rounded only at display).
@@ -31,6 +32,8 @@ STATEMENTS = [
        SELECT p.* EXCLUDE (raw), coalesce(d.tax, t.tax) AS tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
               -- recurring: for a subscription, or for several at once (subscription_id null, the list set)
               p.subscription_id IS NOT NULL OR len(p.subscription_ids) > 0 AS is_recurring,
+              -- counted until its detail says whether it only updated a card (docs/metrics.md §1.1)
+              d.payment_id IS NULL AND {MAY_UPDATE_CARD} AS provisional,
               timezone($timezone, p.created_at)::DATE AS local_day,
               -- the product: the subscription's plan, or for a one-time payment its detail's (when fetched)
               coalesce(s.product_id, d.product_id) AS product_id,
@@ -40,7 +43,9 @@ STATEMENTS = [
        FROM payments p LEFT JOIN payment_details d USING (payment_id)
        LEFT JOIN ledger_tax t ON t.payment_id = p.payment_id AND t.currency = p.currency
        LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id
-       WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
+       WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""".replace(
+        "{MAY_UPDATE_CARD}", MAY_UPDATE_CARD
+    ),
     # A refund or dispute sent without a currency takes its payment's; with neither it cannot be placed
     # in any money table and is listed in unplaced_records (the sync copies them to rejected_records).
     # A subscription whose cycle is not a positive count of days, weeks, months or years has no

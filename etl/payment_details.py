@@ -11,23 +11,33 @@ BATCH = 100  # details fetched together, then committed together
 SKIPPED = "payment details"  # their name where the summary lists what was skipped
 
 
+# A payment that may only have updated a card: it carries a subscription but charges none of its periods
+# (no charge_type), and the list does not say is_update_payment_method. It counts as revenue only
+# provisionally until its detail says (docs/metrics.md §1.1).
+MAY_UPDATE_CARD = (
+    "p.status = 'succeeded' AND p.total_amount <> 0 AND p.charge_type IS NULL "
+    "AND (p.subscription_id IS NOT NULL OR coalesce(len(p.subscription_ids), 0) > 0)"
+)
+
+
 def stale(con, budget: int) -> list[str]:
-    """Every failed payment without its detail (decline code and message), then others newest first
-    up to `budget`; a detail is stale too when the payment's status has moved since it was fetched.
-    Runs on the writer thread."""
+    """The details that decide whether a payment counts at all (MAY_UPDATE_CARD), then every failed
+    payment's (decline code and message), then others newest first up to `budget`; a detail is stale
+    too when the payment's status has moved since it was fetched. Runs on the writer thread."""
     where = (
         "FROM payments p LEFT JOIN payment_details d USING (payment_id) "
         "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)"
     )
-    failed = con.execute(
-        f"SELECT payment_id {where} AND p.status = 'failed' ORDER BY p.created_at DESC"
+    first = con.execute(
+        f"SELECT payment_id {where} AND ({MAY_UPDATE_CARD} OR p.status = 'failed') "
+        f"ORDER BY ({MAY_UPDATE_CARD}) DESC, p.created_at DESC"
     ).fetchall()
     others = con.execute(
-        f"SELECT payment_id {where} AND p.status IS DISTINCT FROM 'failed' "
+        f"SELECT payment_id {where} AND NOT ({MAY_UPDATE_CARD}) AND p.status IS DISTINCT FROM 'failed' "
         "ORDER BY p.created_at DESC LIMIT ?",
         [budget],
     ).fetchall()
-    return [i for (i,) in failed + others]
+    return [i for (i,) in first + others]
 
 
 async def fetch(

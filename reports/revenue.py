@@ -40,6 +40,12 @@ BY_PERIOD = (
 VOLUME = Chart(BY_PERIOD, PAYMENTS_IN_PERIODS)
 LOSSES = Chart(BY_PERIOD, REFUNDS_IN_PERIODS)  # the same rows as VOLUME: refunds and lost disputes
 
+# Succeeded payments counted until their detail says whether they only updated a card.
+PROVISIONAL = (
+    "SELECT count(*) n, coalesce(sum(total_amount), 0) amount FROM counted_payments WHERE provisional "
+    "AND currency = $currency AND product_ok(product_id, $products::VARCHAR[]) AND local_day BETWEEN $start AND $end"
+)
+
 # Fees come from the balance ledger; a key that may not read it leaves them unknown, never zero.
 LEDGER = """SELECT (SELECT count(*) FROM ledger_entries) AS entries,
     (SELECT count(*) FROM ledger_entries WHERE currency = $currency) AS in_currency,

@@ -12,7 +12,7 @@ from core.published import read
 from etl import metrics
 from etl import warehouse as wh
 from harness import Harness
-from helpers import NOW, build, make_api, publish_business, ts
+from helpers import NOW, add_pay, build, make_api, publish_business, ts
 from reports import exports, failures, money, overview, revenue, subscriptions
 from reports.filters import Filters
 from reports.query import Chart, bind, names
@@ -654,3 +654,17 @@ def test_partial_buckets_are_marked_on_charts():
     assert list(line.data[0].marker.symbol) == ["circle", "circle-open"]
     # every point carries its bucket's key, whatever x Plotly reports for a grouped bar
     assert [list(t.customdata) for t in bars.data] == [["2026-03-31", "2026-04-01"]] * 2
+
+
+def test_pages_say_how_many_counted_payments_are_provisional(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    publish_business(
+        path,
+        lambda con: add_pay(con, "pMaybe", "2026-03-22", 100, "USD", "A", "sA", charge=None, detail=False),
+    )
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(path))
+    for page in PAGES[:2]:
+        captions = [c.value for c in open_page(page).caption]
+        assert any(c.startswith("1 succeeded payments (1.00 USD) count provisionally") for c in captions), (
+            captions
+        )

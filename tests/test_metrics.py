@@ -452,3 +452,28 @@ def test_buckets_still_running_at_now_are_partial(tmp_path):
             (date(2026, 3, 1), False),
         ], table
     con.close()
+
+
+def test_a_payment_that_may_only_update_a_card_is_provisional_and_its_detail_comes_first(tmp_path):
+    from etl.payment_details import stale
+
+    con = wh.open_work(tmp_path / "w.duckdb")
+    build(con)
+    # 100 on A's subscription with no charge type: it charges no period, so it may only update a card
+    add_pay(con, "pMaybe", "2026-03-22", 100, "USD", "A", "sA", charge=None, detail=False)
+    add_pay(con, "pNew", "2026-03-30", 700, "USD", "Y", detail=False)  # a newer one-time payment
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    assert rows(con, "SELECT payment_id FROM counted_payments WHERE provisional") == [("pMaybe",)]
+    # its detail comes first, before failed payments' decline codes and within a budget of 0
+    assert stale(con, 0) == ["pMaybe", "pA0"]
+    assert stale(con, 1)[:3] == ["pMaybe", "pA0", "pNew"]
+    # the detail says it only updated a card: it counts nowhere, and nothing is provisional any more
+    con.execute(
+        "INSERT INTO payment_details (payment_id, detail_status, is_update_payment_method, raw) "
+        "VALUES ('pMaybe', 'succeeded', true, '{}')"
+    )
+    metrics.rebuild(con, "UTC", 30, 30, NOW)
+    assert rows(con, "SELECT count(*) FROM counted_payments WHERE payment_id = 'pMaybe' OR provisional") == [
+        (0,)
+    ]
+    con.close()

@@ -67,6 +67,7 @@ c[5].metric(
     help=how,
 )
 
+ui.provisional(filters)
 daily = mark_complete(data.rows(overview.REVENUE, filters), "day", "day", status.today)
 revenue = figures.lines(daily, "day", {"gross_volume": "Gross", "net_volume": "Net"}, cur, "Revenue by day")
 ui.chart(revenue, "overview_revenue", overview.REVENUE, filters)

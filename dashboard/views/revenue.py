@@ -28,6 +28,7 @@ for col, (key, label) in zip(
     strict=True,
 ):
     col.metric(label, money(totals[key], cur))
+ui.provisional(filters)
 ledger = data.query(revenue.LEDGER, filters.params()).iloc[0]
 fees = data.query(revenue.FEES, filters.params()).iloc[0]["f"]
 f = st.columns(4)
