@@ -102,6 +102,8 @@ def header(title: str) -> tuple[Filters, Status]:
     warn, text = stamp(now, data.settings().stale_hours)
     if warn:
         st.warning(text)
+        if now.status == "failed":
+            st.text(now.error or "(no message)")  # it may hold the API's own text: plain, never markdown
     else:
         st.caption(text)
     return filters(now), now
@@ -150,7 +152,8 @@ def chart(fig: Any, key: str, source: Chart, filters: Filters, where: Any = st, 
         where.caption("Click a bar or point to list the records behind it.")
         return
     rows = data.query(source.records, source.values(filters, **more, picked=picked))
-    where.caption(f"{len(rows):,} records behind {', '.join(picked)} (at most 5,000 shown)")
+    where.caption(f"{len(rows):,} records behind the clicked point (at most 5,000 shown):")
+    where.text(", ".join(picked))  # a label may be the API's text (a decline code, a product name)
     table(rows, filters.currency, where)
 
 

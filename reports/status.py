@@ -66,7 +66,7 @@ def stamp(status: Status, stale_hours: int) -> tuple[bool, str]:
     the data is older than `stale_hours`)."""
     text = f"Data through {status.data_through:%Y-%m-%d %H:%M} UTC ({_age(status.age_hours)} ago)"
     if status.status == "failed":
-        return True, f"{text}. The last sync failed: {status.error}"
+        return True, f"{text}. The last sync failed, saying:"  # its message follows, shown as plain text
     if status.age_hours > stale_hours:
         return True, f"{text}. The data is older than {stale_hours:.0f} hours: is the sync running?"
     return False, text

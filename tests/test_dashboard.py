@@ -247,7 +247,8 @@ def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, mon
     )
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(copy))
     at = open_page(PAGES[0])
-    assert "The last sync failed: GET /payments failed after 7 attempts" in at.warning[0].value
+    assert "The last sync failed, saying:" in at.warning[0].value
+    assert at.text[0].value == "GET /payments failed after 7 attempts"  # plain text, never markdown
 
 
 @pytest.fixture(scope="module")
@@ -668,3 +669,32 @@ def test_pages_say_how_many_counted_payments_are_provisional(tmp_path, monkeypat
         assert any(c.startswith("1 succeeded payments (1.00 USD) count provisionally") for c in captions), (
             captions
         )
+
+
+def test_record_tables_show_major_units_readable_headers_and_blanks():
+    from reports.tables import shown
+
+    rows = pd.DataFrame(
+        {
+            "payment_id": ["pB1", "pX"],
+            "total_amount": [17800, 2763],
+            "customer_email": ["b@example.com", None],
+            "error_code": [None, '=HYPERLINK("http://x")'],
+        }
+    )
+    table, decimals = shown(rows, "USD")
+    assert list(table.columns) == ["Payment ID", "Total amount (USD)", "Customer email", "Error code"]
+    assert list(table["Total amount (USD)"]) == [178.0, 27.63] and decimals == {"Total amount (USD)": 2}
+    assert list(table["Customer email"]) == ["b@example.com", ""]  # a blank, not None
+    assert list(table["Error code"]) == ["", '\'=HYPERLINK("http://x")']  # its own CSV download is safe
+    kwd, decimals = shown(rows[["total_amount"]], "KWD")
+    assert list(kwd["Total amount (KWD)"]) == [17.8, 2.763] and decimals == {"Total amount (KWD)": 3}
+
+
+def test_labels_from_the_api_are_letters_in_plotly():
+    from dashboard import figures
+
+    product = "<a href='http://phish.example'>Pro</a>"
+    fig = figures.bars(pd.DataFrame({"product": [product], "amount": [100]}), "product", {"amount": "Gross"})
+    assert list(fig.data[0].x) == ["&lt;a href='http://phish.example'&gt;Pro&lt;/a&gt;"]
+    assert list(fig.data[0].customdata) == [product]  # the key the records query gets stays the name

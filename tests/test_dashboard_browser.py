@@ -17,12 +17,16 @@ pytestmark = pytest.mark.skipif(
 KEY = "sk_live_BROWSERLEAKCHECK_9f8e7d"  # in the environment `dodo-analytics dashboard` is started from
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def served(warehouse, monkeypatch):
     monkeypatch.setenv("DODO_PAYMENTS_API_KEY", KEY)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cmd, env = streamlit_command(str(warehouse), "127.0.0.1", port)
     assert KEY not in str(env) and KEY not in str(cmd)  # the dashboard process never gets the key
     with Dashboard(warehouse, port=port) as dashboard:
@@ -100,9 +104,11 @@ def click(page, title: str, trace: int, key: str) -> None:
     page.mouse.click(x, y)
 
 
-def listed(page, caption: str, header: str) -> list[str]:
-    """The first column of the records table (its first header is `header`) shown after `caption`."""
-    page.get_by_text(caption).first.wait_for(timeout=30_000)
+def listed(page, shown: str, header: str) -> list[str]:
+    """The first column of the records table (its first header is `header`) listed once the page
+    shows `shown` (the clicked point's key, or a caption)."""
+    said = page.locator("[data-testid=stText], [data-testid=stCaptionContainer]", has_text=shown)
+    said.first.wait_for(timeout=30_000)
     grid = page.locator("[data-testid=stDataFrame]").filter(has=page.locator("th", has_text=header)).last
     grid.locator("td").first.wait_for(state="attached", timeout=30_000)  # the table is drawn on a canvas
     return sorted(grid.locator("tbody tr td:first-child").all_text_contents())
@@ -116,27 +122,27 @@ def test_clicks_list_the_records_of_the_clicked_point(served):
         # a grouped bar: the Net bar of Mar 5 (its x is shifted right of the day; its key is the day's)
         go(page, served, "Revenue")
         click(page, "Gross and net volume by day", 1, "2026-03-05")
-        assert listed(page, "records behind 2026-03-05", "Payment ID") == ["pD4", "pG1"]
+        assert listed(page, "2026-03-05", "Payment ID") == ["pD4", "pG1"]
         # by week: the week of Monday Mar 2, cut by the period at Mar 3 (pF1 of Mar 2 is JPY anyway)
         page.get_by_text("week", exact=True).click()
         page.locator(".js-plotly-plot", has_text="volume by week").first.wait_for(timeout=30_000)
         click(page, "Gross and net volume by week", 1, "2026-03-02")
-        assert listed(page, "records behind 2026-03-02", "Payment ID") == ["pC1c", "pD4", "pG1"]
+        assert listed(page, "2026-03-02", "Payment ID") == ["pC1c", "pD4", "pG1"]
         # a line point: Overview's revenue on Mar 10 (H's return)
         go(page, served, "Overview")
         click(page, "Revenue by day", 0, "2026-03-10")
-        assert listed(page, "records behind 2026-03-10", "Payment ID") == ["pH2"]
+        assert listed(page, "2026-03-10", "Payment ID") == ["pH2"]
         # a bar of labels, and a line point by week
         go(page, served, "Failures")
         click(page, "Failures by decline code", 0, "unknown")
-        assert listed(page, "records behind unknown", "Payment ID") == ["pA0"]
+        assert listed(page, "unknown", "Payment ID") == ["pA0"]
         go(page, served, "Failures")
         click(page, "Payment outcomes by week", 0, "2026-03-09")
-        assert listed(page, "records behind 2026-03-09", "Payment ID") == ["pA0", "pA3", "pH2"]
+        assert listed(page, "2026-03-09", "Payment ID") == ["pA0", "pA3", "pH2"]
         # a month's point, and a cohort cell: January's cohort one month on (H not paying at Mar 1)
         go(page, served, "Subscriptions & churn")
         click(page, "MRR and ARR", 0, "2026-03-01")
-        assert listed(page, "records behind 2026-03-01", "Subscription ID") == [
+        assert listed(page, "2026-03-01", "Subscription ID") == [
             "sA",
             "sB",
             "sC1",
@@ -146,4 +152,27 @@ def test_clicks_list_the_records_of_the_clicked_point(served):
         go(page, served, "Subscriptions & churn")
         click(page, "Logo retention by cohort", 0, "2026-01|1")
         assert listed(page, "Cohort 2026-01, 1 months on", "Customer ID") == ["A", "C", "D", "H"]
+        browser.close()
+
+
+HOSTILE = "![x](http://127.0.0.1:9/p.png) :red[ALERT] [log in](http://phish.example) <b>bold</b>"
+
+
+def test_an_api_error_is_shown_as_text_not_as_markdown(warehouse, tmp_path):
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, copy)
+    problem = {"finished_at": "2026-04-02T00:00:00+00:00", "exit_code": 1, "problem": HOSTILE}
+    (tmp_path / "w.duckdb.status.json").write_text(json.dumps(problem))
+    with Dashboard(copy, port=free_port()) as dashboard, sync_playwright() as p:
+        browser, page = open_browser(p)
+        page.goto(dashboard.url)
+        page.get_by_text("The last sync failed").first.wait_for(timeout=30_000)
+        message = page.locator("[data-testid=stText]").first
+        assert message.inner_text() == HOSTILE  # every character, as written
+        main = page.locator("[data-testid=stMain]")
+        assert main.locator("img, a[href*='phish'], a[href*='127.0.0.1:9'], b").count() == 0
         browser.close()
