@@ -51,6 +51,8 @@ class Settings:
     recovery_days: int = _whole("DODO_ANALYTICS_RECOVERY_DAYS", 30, 1, 365)
     concurrency: int = _whole("DODO_ANALYTICS_CONCURRENCY", 16, 1, 256)
     stale_hours: int = _whole("DODO_ANALYTICS_STALE_HOURS", 26, 1, 8760)  # the dashboard warns past this
+    # a run stops at its deadline with an error (what it read is kept; the next run resumes)
+    run_deadline_minutes: int = _whole("DODO_ANALYTICS_RUN_DEADLINE_MINUTES", 240, 1, 10_080)
     timeout: float = 30.0  # seconds a request may take
 
     @property

@@ -74,6 +74,8 @@ class DodoClient:
         self.environment = settings.environment
         self._key = settings.key()
         self.deadline = 4 * settings.timeout  # seconds one answer may take, all of it
+        self.run_deadline_minutes = settings.run_deadline_minutes
+        self.stop_at = clock() + 60 * settings.run_deadline_minutes  # no request starts after it
         self.limiter = Limiter(settings.per_second, settings.per_minute)
         self.slots = asyncio.Semaphore(settings.concurrency)
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
@@ -92,6 +94,12 @@ class DodoClient:
     async def _wait_turn(self) -> None:
         while (wait := self.limiter.delay(self.clock())) > 0:
             await self.sleep(wait)
+        if self.clock() > self.stop_at:
+            raise ApiError(
+                f"the run passed its deadline of {self.run_deadline_minutes} minutes "
+                "(DODO_ANALYTICS_RUN_DEADLINE_MINUTES) and stopped; what it read is kept and the next run "
+                "resumes from there"
+            )
         self.limiter.sent(self.clock())
 
     async def get(self, path: str, params: dict | None = None):

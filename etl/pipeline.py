@@ -75,13 +75,13 @@ def run_sync(
     # only (a published file keeps the mode it has, so a deliberate chmod survives each publish).
     umask = os.umask(0o077)
     try:
-        held = wh.lock(settings.warehouse)
+        held = wh.lock(settings.warehouse, settings.run_deadline_minutes)
         try:
-            result = _locked(settings, request, client_factory, progress)
+            result = _locked(settings, request, client_factory, progress, held.taken_over)
             bookkeeping.write_status(settings.warehouse, result.exit_code, result.problem)
             return result
         finally:
-            held.close()
+            held.release()
     finally:
         os.umask(umask)
 
@@ -91,6 +91,7 @@ def _locked(
     request: SyncRequest,
     client_factory: Callable[[Settings], DodoClient],
     progress: OnProgress | None,
+    taken_over: str | None,
 ) -> SyncResult:
     started = time.monotonic()
     try:
@@ -105,6 +106,8 @@ def _locked(
 
     sync = Sync(settings, client, Loader(con), progress=report)
     out = sync.out
+    if taken_over:  # the kernel freed its lock when it died; the working copy keeps what it committed
+        out.notes.append(f"took over the lock of a sync that ended without finishing ({taken_over})")
     error = _pass(settings, sync, request)
     if not error:
         error = _rebuild_metrics(settings, con, out)

@@ -7,10 +7,13 @@ closes the working copy, copies it beside the published file and `os.replace`s i
 dashboard holding the old file open keeps reading the old inode, and never blocks the sync.
 """
 
+import contextlib
 import fcntl
 import os
+import re
 import shutil
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -28,20 +31,58 @@ from .resources import TABLES
 WRITE_HELP = "free some disk space or make the folder writable by this user, then run the sync again"
 
 
-def lock(published: Path) -> IO:
-    """Hold the warehouse's lock file for the process; raises LockHeld when another sync has it, and
-    WarehouseError when the lock file cannot be created."""
+@dataclass
+class Lock:
+    """The warehouse's lock, held for a run. The file names its holder (pid and start), so a run that
+    finds the lock taken can say by whom, and one that finds a name in a free lock knows that sync
+    died holding it (the kernel frees a dead process's lock; a finished run empties the file)."""
+
+    handle: IO
+    taken_over: str | None = None  # "pid 123, started ...": the sync that died holding it
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self.handle.truncate(0)
+        self.handle.close()
+
+
+def lock(published: Path, deadline_minutes: int | None = None) -> Lock:
+    """Hold the warehouse's lock file for the process; raises LockHeld when another sync has it (naming
+    it, and saying when it has held it longer than `deadline_minutes`), and WarehouseError when the lock
+    file cannot be created. Without `deadline_minutes` (doctor's look), nothing is written to it."""
     try:
         published.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock_path(published), "a+")  # noqa: SIM115 (held for the run)
     except OSError as exc:
         raise WarehouseError(f"cannot create the lock next to {published}: {exc}; {WRITE_HELP}") from None
+    handle.seek(0)
+    holder = handle.read().strip()
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise LockHeld(f"another sync holds {handle.name}") from None
-    return handle
+        raise LockHeld(_held_by(handle.name, holder, deadline_minutes)) from None
+    if deadline_minutes is None:
+        return Lock(handle)
+    handle.seek(0)
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
+    handle.flush()
+    return Lock(handle, holder or None)
+
+
+def _held_by(name: str, holder: str, deadline_minutes: int | None) -> str:
+    said = f"another sync ({holder}) holds {name}" if holder else f"another sync holds {name}"
+    started = re.search(r"started (\S+)", holder)
+    pid = re.search(r"pid (\d+)", holder)
+    if deadline_minutes and started and pid:
+        age = datetime.now(UTC) - datetime.fromisoformat(started.group(1))
+        if age > timedelta(minutes=deadline_minutes):
+            said += (
+                f", longer than the run deadline of {deadline_minutes} minutes: if it is hung, stop it "
+                f"(kill {pid.group(1)}) and the next run takes over"
+            )
+    return said
 
 
 def open_work(published: Path) -> duckdb.DuckDBPyConnection:

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import json
 import math
+import os
 from datetime import timedelta
 
 import httpx
@@ -217,13 +218,39 @@ def test_only_get_requests_are_ever_sent(api_1500, tmp_path, reliability):
 
 def test_a_second_sync_exits_75_while_the_lock_is_held(tmp_path):
     h = Harness(make_api(300), tmp_path)
-    held = wh.lock(h.path)
+    held = wh.lock(h.path, 240)
     try:
         assert h.sync() == 75
-        assert "another sync holds" in h.stderr.getvalue()
+        assert f"another sync (pid {os.getpid()}, started " in h.stderr.getvalue()
+        assert "longer than the run deadline" not in h.stderr.getvalue()
     finally:
-        held.close()
+        held.release()
     assert h.sync() == 0
+
+
+def test_a_lock_held_past_the_deadline_says_how_to_stop_its_holder(tmp_path):
+    h = Harness(make_api(300), tmp_path)
+    held = wh.lock(h.path, 240)
+    try:
+        held.handle.truncate(0)
+        held.handle.write("pid 4242, started 2026-01-01T00:00:00Z")  # as if held for months
+        held.handle.flush()
+        assert h.sync() == 75
+        said = h.stderr.getvalue()
+        assert "longer than the run deadline of 240 minutes" in said and "kill 4242" in said, said
+    finally:
+        held.release()
+
+
+def test_the_lock_of_a_sync_that_died_is_taken_over_and_said(tmp_path):
+    h = Harness(make_api(300), tmp_path)
+    h.path.parent.mkdir(parents=True)
+    # a sync killed while it held the lock: the kernel freed the lock, its name stays in the file
+    (h.path.parent / "warehouse.duckdb.lock").write_text("pid 4242, started 2026-01-01T00:00:00Z")
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert "took over the lock of a sync that ended without finishing (pid 4242" in h.stdout.getvalue()
+    assert (h.path.parent / "warehouse.duckdb.lock").read_text() == ""  # a finished run leaves it empty
+    assert h.sync() == 0 and "took over" not in h.stdout.getvalue()
 
 
 def test_settings_problems_exit_2_with_one_line(tmp_path):

@@ -36,3 +36,42 @@ def test_a_server_that_ignores_page_number_is_named_not_paged_forever(tmp_path, 
         1,
         f"the run ends after {h.requests} requests, naming the cause",
     )
+
+
+class Slow(AsyncSandboxTransport):
+    """Every answer takes 20 s of the harness's clock: each within the per-request deadline, the run
+    as a whole far past a deadline of one minute."""
+
+    def __init__(self, harness: Harness):
+        super().__init__(harness.api, sleep=harness.fake_sleep)
+        self.harness = harness
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.harness.clock.advance(20)
+        return await super().handle_async_request(request)
+
+
+class SlowServer(Harness):
+    def transport(self):
+        return Slow(self)
+
+
+def test_a_run_stops_at_its_deadline_with_a_message_and_a_status_file(tmp_path, reliability):
+    import json
+
+    h = SlowServer(make_api(600), tmp_path)
+    h.env["DODO_ANALYTICS_RUN_DEADLINE_MINUTES"] = "1"
+    assert h.sync() == 1
+    said = h.stderr.getvalue()
+    assert "passed its deadline of 1 minutes (DODO_ANALYTICS_RUN_DEADLINE_MINUTES)" in said, said
+    assert (first := h.requests) < 40  # 60 s of 20 s answers, and those already in flight
+    status = json.loads((h.path.parent / "warehouse.duckdb.status.json").read_text())
+    assert status["exit_code"] == 1 and "deadline" in status["problem"]
+    h.env["DODO_ANALYTICS_RUN_DEADLINE_MINUTES"] = "10080"  # a week: the next run resumes and finishes
+    assert h.sync() == 0, h.stderr.getvalue()
+    reliability(
+        "A run that never ends",
+        "answers of 20 s each, with a run deadline of 1 minute",
+        1,
+        f"the run ends after {first} requests with the deadline named and a status file; the next one finishes",
+    )
