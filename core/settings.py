@@ -54,6 +54,8 @@ class Settings:
     # a run stops at its deadline with an error (what it read is kept; the next run resumes)
     run_deadline_minutes: int = _whole("DODO_ANALYTICS_RUN_DEADLINE_MINUTES", 240, 1, 10_080)
     timeout: float = 30.0  # seconds a request may take
+    password_file: Path | None = None  # the dashboard's password, first line of this file
+    allowed_hosts: tuple[str, ...] = ()  # Host names the dashboard answers besides loopback and --host
 
     @property
     def lookback_days(self) -> dict[str, int]:
@@ -114,7 +116,10 @@ class Settings:
             f.name: _number(env, key, f.metadata, f.default) for f in fields(cls) if "env" in f.metadata
         }
         path = str(warehouse or "").strip() or env.get("DODO_ANALYTICS_WAREHOUSE", "").strip()
+        password_file = env.get("DODO_ANALYTICS_PASSWORD_FILE", "").strip()
         return cls(
+            password_file=Path(password_file) if password_file else None,
+            allowed_hosts=tuple(env.get("DODO_ANALYTICS_ALLOWED_HOSTS", "").replace(",", " ").split()),
             api_key=Secret(key) if api else None,
             environment=mode,
             base_url=base_url.rstrip("/"),
@@ -125,6 +130,26 @@ class Settings:
 
     def with_warehouse(self, warehouse: str | Path) -> "Settings":
         return replace(self, warehouse=Path(warehouse))
+
+    def dashboard_password(self) -> str | None:
+        """The dashboard's password, None when none is configured; a file that is set but cannot be
+        read, or is empty, is an error (the dashboard refuses to start rather than open without one)."""
+        if self.password_file is None:
+            return None
+        try:
+            text = self.password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(
+                f"DODO_ANALYTICS_PASSWORD_FILE names {self.password_file}, which cannot be read "
+                f"({type(exc).__name__}): make it readable by this user, or unset the variable"
+            ) from None
+        password = text.splitlines()[0].strip() if text.strip() else ""
+        if not password:
+            raise SettingsError(
+                f"DODO_ANALYTICS_PASSWORD_FILE names {self.password_file}, which is empty: write the "
+                "password on its first line"
+            )
+        return password
 
     def key(self) -> str:
         """The API key, for the one place that sends it; a clear error where none was configured."""

@@ -11,8 +11,8 @@ import duckdb
 
 from core import published
 from core.errors import ExitCode, SettingsError
-from core.settings import Settings
-from dashboard.server import streamlit_command
+from core.settings import LOOPBACK, Settings
+from dashboard.server import allowed_hosts, streamlit_command
 from reports import exports
 
 
@@ -24,6 +24,11 @@ def add_parsers(sub) -> None:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--port", type=int, default=8501)
+    p.add_argument(
+        "--no-password",
+        action="store_true",
+        help="serve beyond this machine without a password (refused otherwise)",
+    )
     e = sub.add_parser("export", help="write a CSV export (the dashboard's Exports page) to a file")
     e.add_argument("--what", required=True, choices=list(exports.EXPORTS))
     e.add_argument("--from", dest="start", help="first local day, YYYY-MM-DD (default: all time)")
@@ -54,8 +59,29 @@ def serve(args) -> int:
             "until `dodo-analytics sync` publishes one",
             file=sys.stderr,
         )
+    try:
+        password = settings.dashboard_password()
+    except SettingsError as exc:
+        print(f"dodo-analytics dashboard: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.host not in LOOPBACK and not password:
+        if not args.no_password:
+            print(
+                f"dodo-analytics dashboard: --host {args.host} serves the figures beyond this machine, and no "
+                "password is set: set DODO_ANALYTICS_PASSWORD_FILE to a file holding one, or pass "
+                "--no-password if another layer (a VPN, a proxy with its own login) guards it",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+        print(
+            f"dodo-analytics dashboard: warning: serving on {args.host} without a password (--no-password)",
+            file=sys.stderr,
+        )
     cmd, env = streamlit_command(settings.warehouse, args.host, args.port)
-    print(f"Dashboard: http://{args.host}:{args.port}", flush=True)
+    hosts = allowed_hosts(args.host, settings.allowed_hosts)
+    print(
+        f"Dashboard: http://{args.host}:{args.port} (answers the host names {', '.join(hosts)})", flush=True
+    )
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:

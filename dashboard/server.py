@@ -15,8 +15,11 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from core.settings import LOOPBACK, Settings
+
 APP = Path(__file__).with_name("app.py")
 CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
+WILDCARD = ("0.0.0.0", "::", "")  # every address of this machine
 
 
 class DashboardError(Exception):
@@ -44,7 +47,16 @@ def streamlit_command(
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP)]
     for flag, value in flags.items():
         cmd += [flag, value]
+    for name in allowed_hosts(host, Settings.from_env(env, api=False).allowed_hosts):
+        cmd += ["--server.allowedHosts", name]
     return cmd, env
+
+
+def allowed_hosts(host: str, extra: tuple[str, ...]) -> list[str]:
+    """The Host names the dashboard answers (a page on another name, DNS rebinding, is refused): this
+    machine's, the bound address unless it is a wildcard, and DODO_ANALYTICS_ALLOWED_HOSTS."""
+    names = [*LOOPBACK, *([] if host in WILDCARD else [host]), *extra]
+    return list(dict.fromkeys(names))
 
 
 class Dashboard:

@@ -4,6 +4,9 @@ st.session_state under fixed keys, so they survive page changes; `header` hands 
 `Filters`."""
 
 import hmac
+import sys
+import time
+from collections import deque
 from datetime import timedelta
 from typing import Any
 
@@ -18,20 +21,30 @@ from reports.money import money
 from reports.query import Chart
 from reports.status import Status, stamp
 
+# wrong passwords of the last minute, for every session of this process: each costs a growing wait
+_FAILURES: deque[float] = deque(maxlen=64)
+
 
 def password_ok() -> bool:
-    """With a `password` in .streamlit/secrets.toml, nothing renders before it is given."""
-    try:
-        expected = st.secrets.get("password")
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        expected = None
+    """With a password configured (DODO_ANALYTICS_PASSWORD_FILE), nothing renders before it is given.
+    An unreadable password file stops every page (settings() says why): never open without one."""
+    expected = settings().dashboard_password()
     if not expected or st.session_state.get("authenticated"):
         return True
     given = st.text_input("Password", type="password")
-    if given and hmac.compare_digest(given.encode(), str(expected).encode()):
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
         st.session_state["authenticated"] = True
         st.rerun()
     if given:
+        now = time.monotonic()
+        while _FAILURES and now - _FAILURES[0] > 60:
+            _FAILURES.popleft()
+        _FAILURES.append(now)
+        print(
+            f"dodo-analytics dashboard: a wrong password ({len(_FAILURES)} in the last minute)",
+            file=sys.stderr,
+        )
+        time.sleep(min(len(_FAILURES), 10))  # a guesser gets one try a second at best, then fewer
         st.error("Wrong password.")
     return False
 
@@ -40,7 +53,9 @@ def settings() -> Settings:
     """The settings; a bad one is said in one line and nothing else runs (the operator fixes the
     environment; a traceback would not help)."""
     try:
-        return data.settings()
+        settings = data.settings()
+        settings.dashboard_password()  # an unreadable password file is said here, on every page
+        return settings
     except SettingsError as exc:
         st.error(str(exc))
         st.stop()

@@ -102,16 +102,72 @@ def test_filters_change_the_numbers_and_survive_page_changes(warehouse, monkeypa
     assert metric(at, "MRR") == "3,000 JPY"  # zero decimals
 
 
+def with_password(monkeypatch, tmp_path, password: str = "s3cret") -> Path:
+    secret = tmp_path / "password"
+    secret.write_text(password + "\n")
+    monkeypatch.setenv("DODO_ANALYTICS_PASSWORD_FILE", str(secret))
+    return secret
+
+
 def test_a_password_gates_every_page(warehouse, monkeypatch, tmp_path):
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    with_password(monkeypatch, tmp_path)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets["password"] = "s3cret"
     at.run()
     assert not at.metric and not at.title and len(at.text_input) == 1
-    at.text_input[0].input("wrong").run()
+    at.text_input[0].input("wrong").run()  # answered after a wait of a second
     assert at.error and not at.metric
     at.text_input[0].input("s3cret").run()
     assert metric(at, "MRR")
+
+
+def test_an_unreadable_password_file_shows_nothing(warehouse, monkeypatch, tmp_path, reliability):
+    """The gate once failed open: no readable secrets meant no password. Now a configured password
+    that cannot be read stops every page, wherever the dashboard was started from."""
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    secret = with_password(monkeypatch, tmp_path)
+    tried = 0
+    for spoil in (lambda: secret.write_text(""), lambda: secret.write_bytes(b"\xff\xfe"), secret.unlink):
+        spoil()
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert not at.metric and not at.title and not at.text_input and not at.exception
+        assert "DODO_ANALYTICS_PASSWORD_FILE" in at.error[0].value
+        tried += 1
+    reliability(
+        "The password gate fails closed",
+        "the password file empty, not UTF-8, or gone",
+        tried,
+        "no page renders; the error names the setting",
+    )
+
+
+def test_serving_beyond_this_machine_needs_a_password(monkeypatch, tmp_path, capsys, reliability):
+    import dodo_cli
+
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.delenv("DODO_ANALYTICS_PASSWORD_FILE", raising=False)
+    assert dodo_cli.main(["dashboard", "--host", "0.0.0.0"]) == 2
+    said = capsys.readouterr().err
+    assert "no password is set" in said and "DODO_ANALYTICS_PASSWORD_FILE" in said and "--no-password" in said
+    monkeypatch.setenv("DODO_ANALYTICS_PASSWORD_FILE", str(tmp_path / "missing"))
+    assert dodo_cli.main(["dashboard"]) == 2  # an unreadable password file: refused before starting
+    assert "cannot be read" in capsys.readouterr().err
+    reliability(
+        "No open dashboard on the network by accident",
+        "--host 0.0.0.0 without a password; a password file that cannot be read",
+        2,
+        "refused with exit 2, saying which setting or flag to use",
+    )
+
+
+def test_the_dashboard_answers_only_its_own_host_names(monkeypatch):
+    from dashboard.server import streamlit_command
+
+    monkeypatch.setenv("DODO_ANALYTICS_ALLOWED_HOSTS", "analytics.example.com, 10.0.0.5")
+    cmd, _ = streamlit_command("w.duckdb", "0.0.0.0", 8501)
+    hosts = [cmd[i + 1] for i, flag in enumerate(cmd) if flag == "--server.allowedHosts"]
+    assert hosts == ["127.0.0.1", "::1", "localhost", "analytics.example.com", "10.0.0.5"]
 
 
 # -- CSV builders ------------------------------------------------------------------------------------
@@ -309,10 +365,10 @@ def test_the_dashboard_binds_loopback_unless_told(reliability):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_no_page_shows_data_before_the_password(warehouse, monkeypatch, page, reliability):
+def test_no_page_shows_data_before_the_password(warehouse, monkeypatch, tmp_path, page, reliability):
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    with_password(monkeypatch, tmp_path)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets["password"] = "s3cret"
     at.run()
     at.switch_page(page)
     at.run()

@@ -176,3 +176,32 @@ def test_an_api_error_is_shown_as_text_not_as_markdown(warehouse, tmp_path):
         main = page.locator("[data-testid=stMain]")
         assert main.locator("img, a[href*='phish'], a[href*='127.0.0.1:9'], b").count() == 0
         browser.close()
+
+
+def handshake(port: int, host: str) -> str:
+    """The status line the dashboard's WebSocket answers a browser that reached it under `host`."""
+    request = (
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request.encode())
+        return s.recv(1024).decode(errors="replace").split("\r\n")[0]
+
+
+def test_a_page_under_another_host_name_gets_no_data(warehouse, reliability):
+    """DNS rebinding: a page on rebind.attacker.example whose name now points here reaches the port,
+    but the WebSocket that carries every figure is refused for a Host that is not this machine's."""
+    port = free_port()
+    with Dashboard(warehouse, port=port):
+        assert " 101 " in handshake(port, "127.0.0.1")
+        assert " 101 " in handshake(port, "localhost")
+        refused = handshake(port, "rebind.attacker.example")
+        assert " 101 " not in refused and refused.startswith("HTTP/1.1 4"), refused
+    reliability(
+        "DNS rebinding",
+        "the dashboard's WebSocket opened with Host rebind.attacker.example",
+        1,
+        f"refused ({refused.split(' ', 1)[1]}); loopback names are answered",
+    )
