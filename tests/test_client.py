@@ -218,7 +218,7 @@ def test_an_unverifiable_certificate_is_said_at_once_not_retried_as_an_outage():
     assert "may be down" not in str(out.result) and len(out.requests) == 1
 
 
-def test_an_answer_larger_than_any_page_ends_the_run_without_being_read_whole():
+def test_an_answer_larger_than_any_page_ends_the_run_without_being_read_whole(reliability):
     sent = []
 
     async def endless_page():
@@ -230,9 +230,10 @@ def test_an_answer_larger_than_any_page_ends_the_run_without_being_read_whole():
     assert isinstance(out.result, ApiError) and "passed 16 MB" in str(out.result)
     assert "http://api.test" in str(out.result) and len(out.requests) == 1  # not retried
     assert len(sent) <= 17  # it stopped reading once past the limit
+    reliability("A huge answer", "a 64 MB body", 1, f"{len(sent)} MB read, then an error naming the address")
 
 
-def test_an_answer_dripping_a_byte_at_a_time_times_out_as_a_whole():
+def test_an_answer_dripping_a_byte_at_a_time_times_out_as_a_whole(reliability):
     clock = FakeClock(1000.0)
 
     async def drip():
@@ -246,3 +247,9 @@ def test_an_answer_dripping_a_byte_at_a_time_times_out_as_a_whole():
     assert f"ReadTimeout: the answer took over {deadline:.0f} s" in str(out.result)
     # each attempt ended at the first byte past the deadline
     assert clock() - 1000.0 <= (MAX_RETRIES + 1) * (deadline + 5) + sum(out.sleeps)
+    reliability(
+        "A server dripping bytes",
+        "a byte every 5 s, which no read timeout trips",
+        len(replies),
+        f"each answer ends at {deadline:.0f} s; the run ends saying so",
+    )

@@ -158,7 +158,7 @@ def test_clicks_list_the_records_of_the_clicked_point(served):
 HOSTILE = "![x](http://127.0.0.1:9/p.png) :red[ALERT] [log in](http://phish.example) <b>bold</b>"
 
 
-def test_an_api_error_is_shown_as_text_not_as_markdown(warehouse, tmp_path):
+def test_an_api_error_is_shown_as_text_not_as_markdown(warehouse, tmp_path, reliability):
     import json
 
     from playwright.sync_api import sync_playwright
@@ -176,6 +176,12 @@ def test_an_api_error_is_shown_as_text_not_as_markdown(warehouse, tmp_path):
         main = page.locator("[data-testid=stMain]")
         assert main.locator("img, a[href*='phish'], a[href*='127.0.0.1:9'], b").count() == 0
         browser.close()
+    reliability(
+        "API text is not markdown",
+        "a sync error holding an image link, :red[...], a phishing link and <b>, read in Chromium",
+        1,
+        "shown as written: no image fetched, no link, no markup",
+    )
 
 
 def handshake(port: int, host: str) -> str:
