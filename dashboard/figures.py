@@ -49,24 +49,30 @@ def _title(title: str, df: pd.DataFrame) -> str:
     return f"{title} ({PARTIAL_NOTE})" if any(_partial(df)) else title
 
 
+def _line(partial: list[bool], **fields) -> go.Scatter:
+    marker = dict(symbol=["circle-open" if p else "circle" for p in partial], size=7)
+    return go.Scatter(mode="lines+markers", marker=marker, **fields)
+
+
+def _bar(partial: list[bool], **fields) -> go.Bar:
+    return go.Bar(marker_pattern_shape=["/" if p else "" for p in partial], **fields)
+
+
+def _traces(df: pd.DataFrame, x: str, ys: dict[str, str], currency: str | None, trace) -> go.Figure:
+    """One trace per column of `ys` ({column: label}), money in major units, each point keyed;
+    `trace` (_line or _bar) marks the partial points its own way."""
+    fig, partial = go.Figure(), _partial(df)
+    for column, label in ys.items():
+        y = _scale(df[column], currency) if currency else df[column]
+        fig.add_trace(trace(partial, x=_x(df, x), y=y, name=label, customdata=[key(v) for v in df[x]]))
+    return fig
+
+
 def lines(
     df: pd.DataFrame, x: str, ys: dict[str, str], currency: str | None = None, title: str = ""
 ) -> go.Figure:
-    """One line per column of `ys` ({column: label}); money columns are shown in major units."""
-    fig = go.Figure()
-    partial = _partial(df)
-    for column, label in ys.items():
-        y = _scale(df[column], currency) if currency else df[column]
-        fig.add_trace(
-            go.Scatter(
-                x=_x(df, x),
-                y=y,
-                mode="lines+markers",
-                name=label,
-                customdata=[key(v) for v in df[x]],
-                marker=dict(symbol=["circle-open" if p else "circle" for p in partial], size=7),
-            )
-        )
+    """One line per column of `ys`, its partial points hollow."""
+    fig = _traces(df, x, ys, currency, _line)
     fig.update_layout(
         title=_title(title, df), margin=MARGIN, hovermode="x unified", yaxis_title=currency or ""
     )
@@ -81,19 +87,8 @@ def bars(
     title: str = "",
     stacked: bool = False,
 ) -> go.Figure:
-    fig = go.Figure()
-    partial = _partial(df)
-    for column, label in ys.items():
-        y = _scale(df[column], currency) if currency else df[column]
-        fig.add_trace(
-            go.Bar(
-                x=_x(df, x),
-                y=y,
-                name=label,
-                customdata=[key(v) for v in df[x]],
-                marker_pattern_shape=["/" if p else "" for p in partial],
-            )
-        )
+    """Bars per column of `ys`, grouped or stacked, their partial buckets hatched."""
+    fig = _traces(df, x, ys, currency, _bar)
     fig.update_layout(
         title=_title(title, df),
         barmode="stack" if stacked else "group",

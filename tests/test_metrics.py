@@ -24,6 +24,11 @@ def rows(con, sql):
     return con.execute(sql).fetchall()
 
 
+def by_bucket(con, sql):
+    """{(bucket as text, currency): the rest of the row} of a query whose first two columns are those."""
+    return {(str(b), c): r for b, c, *r in rows(con, sql)}
+
+
 def test_mrr_movements_per_month_and_currency(con):
     got = rows(
         con,
@@ -99,14 +104,11 @@ def test_revenue_daily(con):
 
 
 def test_payment_outcomes_and_failures(con):
-    outcomes = {
-        (str(d), c): r
-        for d, c, *r in rows(
-            con,
-            "SELECT day, currency, succeeded, failed, other, success_rate, renewal_failed, renewal_failure_rate "
-            "FROM payment_outcomes_daily",
-        )
-    }
+    outcomes = by_bucket(
+        con,
+        "SELECT day, currency, succeeded, failed, other, success_rate, renewal_failed, renewal_failure_rate "
+        "FROM payment_outcomes_daily",
+    )
     assert outcomes[("2026-02-10", "EUR")] == [0, 1, 0, 0.0, 1, 1.0]  # E's renewal failed
     assert outcomes[("2026-02-10", "USD")] == [1, 0, 0, 1.0, 0, 0.0]  # B's first payment (a subscription's)
     # only a processing one-time payment: no rate, not 0
@@ -194,14 +196,11 @@ def test_the_mrr_identity_holds_on_random_simulated_businesses(tmp_path_factory)
 
 
 def test_churn_retention_arpa_and_ltv(con):
-    got = {
-        (str(m), c): r
-        for m, c, *r in rows(
-            con,
-            "SELECT month, currency, customer_churn_rate, gross_mrr_churn_rate, "
-            "net_mrr_churn_rate, nrr, grr, arpa, ltv, ltv_months, is_complete FROM churn_monthly",
-        )
-    }
+    got = by_bucket(
+        con,
+        "SELECT month, currency, customer_churn_rate, gross_mrr_churn_rate, "
+        "net_mrr_churn_rate, nrr, grr, arpa, ltv, ltv_months, is_complete FROM churn_monthly",
+    )
     # February USD: 1 of 4 customers churned (H, 1000 of 4800)
     assert got[("2026-02-01", "USD")] == pytest.approx(
         [0.25, 1000 / 4800, 1000 / 4800, 1 - 1000 / 4800, 1 - 1000 / 4800, 4800 / 4, None, 0, True],

@@ -68,20 +68,21 @@ rates = monthly.rename(
         "nrr_12m": "NRR (12 months)",
     }
 )
-churn_rates = figures.lines(
-    rates,
-    "month",
-    {k: k for k in ("Customer churn", "Gross MRR churn", "Net MRR churn")},
-    title="Churn rates",
-)
-ui.chart(churn_rates, "churn_rates", subscriptions.CHURN_RATES, filters)
-retention = figures.lines(
-    rates,
-    "month",
-    {k: k for k in ("NRR", "GRR", "NRR (12 months)")},
-    title="Revenue retention of the customers paying at the start (new and returning customers excluded)",
-)
-ui.chart(retention, "retention", subscriptions.RETENTION, filters)
+for key, source, columns, title in (
+    (
+        "churn_rates",
+        subscriptions.CHURN_RATES,
+        ("Customer churn", "Gross MRR churn", "Net MRR churn"),
+        "Churn rates",
+    ),
+    (
+        "retention",
+        subscriptions.RETENTION,
+        ("NRR", "GRR", "NRR (12 months)"),
+        "Revenue retention of the customers paying at the start (new and returning customers excluded)",
+    ),
+):
+    ui.chart(figures.lines(rates, "month", {k: k for k in columns}, title=title), key, source, filters)
 types = data.rows(subscriptions.CHURN_TYPES, filters)
 churn_types = figures.bars(
     types,
