@@ -7,6 +7,7 @@ statement runs in the sync's UTC session; the business time zone only buckets re
 """
 
 import math
+import re
 
 import duckdb
 
@@ -14,6 +15,9 @@ from core.errors import MetricsError, TieOutError
 
 from .declines import HARD, SOFT
 from .payment_details import MAY_UPDATE_CARD
+
+# A failed commit of the working copy reads as a TransactionException; its text says the disk is why.
+WRITE_FAILED = re.compile(r"could not write|no space|file too large|disk", re.IGNORECASE)
 
 # Money stays integer minor units, summed as HUGEINT (two valid int64 payments overflow a BIGINT);
 # MRR is DOUBLE minor units, unrounded (rounded only at display).
@@ -435,9 +439,11 @@ def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_throug
     for sql, params in bound(timezone, grace_days, recovery_days, data_through):
         try:
             con.execute(sql, params)
-        except (duckdb.IOException, duckdb.OutOfMemoryException):
-            raise
         except duckdb.Error as exc:
+            if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException) or WRITE_FAILED.search(
+                str(exc)
+            ):
+                raise  # the disk or the memory: the caller says how to make room
             table = sql.split("TABLE", 1)[1].split()[0]
             raise MetricsError(f"building the metric table {table} failed: {exc}") from None
 

@@ -64,10 +64,11 @@ def lock(published: Path, deadline_minutes: int | None = None) -> Lock:
         raise LockHeld(_held_by(handle.name, holder, deadline_minutes)) from None
     if deadline_minutes is None:
         return Lock(handle)
-    handle.seek(0)
-    handle.truncate(0)
-    handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
-    handle.flush()
+    with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only unnamed
+        handle.seek(0)
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
+        handle.flush()
     return Lock(handle, holder or None)
 
 
