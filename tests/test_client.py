@@ -212,10 +212,13 @@ class SelfSigned(httpx.ConnectError):
         )
 
 
-def test_an_unverifiable_certificate_is_said_at_once_not_retried_as_an_outage():
+def test_an_unverifiable_certificate_is_said_at_once_not_retried_as_an_outage(reliability):
     out = call([SelfSigned])
     assert "TLS certificate of http://api.test could not be verified" in str(out.result)
     assert "may be down" not in str(out.result) and len(out.requests) == 1
+    reliability(
+        "A self-signed certificate", "a TLS verification failure", 1, "said at once, not retried as an outage"
+    )
 
 
 def test_an_answer_larger_than_any_page_ends_the_run_without_being_read_whole(reliability):

@@ -727,7 +727,7 @@ def test_pages_say_how_many_counted_payments_are_provisional(tmp_path, monkeypat
         )
 
 
-def test_record_tables_show_major_units_readable_headers_and_blanks():
+def test_record_tables_show_major_units_readable_headers_and_blanks(reliability):
     from reports.tables import shown
 
     rows = pd.DataFrame(
@@ -745,6 +745,12 @@ def test_record_tables_show_major_units_readable_headers_and_blanks():
     assert list(table["Error code"]) == ["", '\'=HYPERLINK("http://x")']  # its own CSV download is safe
     kwd, decimals = shown(rows[["total_amount"]], "KWD")
     assert list(kwd["Total amount (KWD)"]) == [17.8, 2.763] and decimals == {"Total amount (KWD)": 3}
+    reliability(
+        "The table's own CSV download",
+        "a =HYPERLINK(...) cell in a record table the dashboard shows",
+        1,
+        "shown, and so downloaded, as text",
+    )
 
 
 def test_labels_from_the_api_are_letters_in_plotly():

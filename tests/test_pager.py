@@ -92,7 +92,10 @@ def test_sdk_next_page_skips_page_one():
     assert sdk_next_page(2) == 3
 
 
-def test_instants_are_rfc3339_with_four_digit_years():
+def test_instants_are_rfc3339_with_four_digit_years(reliability):
     # `--since 0001-01-01` once went out as "1-01-01T...", which the API refuses with a 422
     assert iso_us(to_us(datetime(1, 1, 1, tzinfo=UTC))) == "0001-01-01T00:00:00.000000Z"
     assert iso_us(to_us(datetime(2026, 12, 3, 4, 5, 6, 7, tzinfo=UTC))) == "2026-12-03T04:05:06.000007Z"
+    reliability(
+        "Year 1", "--since 0001-01-01 formatted for the API", 1, "sent as 0001-01-01T00:00:00.000000Z"
+    )

@@ -227,16 +227,19 @@ def test_forced_429_bursts_and_control_endpoint():
         assert c.post("/_sandbox/faults", json={"nonsense": 1}).status_code == 422
 
 
-def test_fault_knobs_refuse_values_that_would_hang_or_break_every_call():
+def test_fault_knobs_refuse_values_that_would_hang_or_break_every_call(reliability):
     api = make_api(300)
     with client_for(api) as c:
         for bad in ({"latency_ms": "inf"}, {"latency_ms": 1e12}, {"error_rate": 2}, {"hang_rate": "nan"}):
             r = c.post("/_sandbox/faults", json=bad)
             assert r.status_code == 422, bad
         assert api.faults.config.latency_ms == 0 and api.faults.config.error_rate == 0
+    reliability(
+        "Sandbox fault knobs", "latency inf and 1e12 ms, error rate 2, hang rate nan", 4, "each refused (422)"
+    )
 
 
-def test_control_endpoints_refuse_a_web_pages_request():
+def test_control_endpoints_refuse_a_web_pages_request(reliability):
     api = make_api(300)
     with client_for(api) as c:
         # what a page on any site can send without asking: a text/plain POST, with its Origin
@@ -253,6 +256,12 @@ def test_control_endpoints_refuse_a_web_pages_request():
         assert (
             c.post("/_sandbox/faults", json={"error_rate": 0.5}).status_code == 200
         )  # curl, a test: no Origin
+    reliability(
+        "Sandbox control from a web page",
+        "a cross-origin text/plain POST to /_sandbox/faults and /_sandbox/advance",
+        2,
+        "refused (403); nothing changed",
+    )
 
 
 def test_stats_count_requests_by_method(small_api):
