@@ -27,8 +27,12 @@ _FAILURES: deque[float] = deque(maxlen=64)
 
 def password_ok() -> bool:
     """With a password configured (DODO_ANALYTICS_PASSWORD_FILE), nothing renders before it is given.
-    An unreadable password file stops every page (settings() says why): never open without one."""
-    expected = settings().dashboard_password()
+    An unreadable password file stops every page, saying why: never open without one."""
+    try:
+        expected = settings().dashboard_password()
+    except SettingsError as exc:
+        st.error(str(exc))
+        st.stop()
     if not expected or st.session_state.get("authenticated"):
         return True
     given = st.text_input("Password", type="password")
@@ -53,9 +57,7 @@ def settings() -> Settings:
     """The settings; a bad one is said in one line and nothing else runs (the operator fixes the
     environment; a traceback would not help)."""
     try:
-        settings = data.settings()
-        settings.dashboard_password()  # an unreadable password file is said here, on every page
-        return settings
+        return data.settings()
     except SettingsError as exc:
         st.error(str(exc))
         st.stop()

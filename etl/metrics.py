@@ -16,6 +16,10 @@ from core.errors import MetricsError, TieOutError
 from .declines import HARD, SOFT
 from .payment_details import MAY_UPDATE_CARD
 
+# whether a day or month bucket (its first day in `day` or `month`) had ended at now: partial otherwise
+DAY_ENDED = "timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ"
+MONTH_ENDED = "timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ"
+
 # A failed commit of the working copy reads as a TransactionException; its text says the disk is why.
 WRITE_FAILED = re.compile(r"could not write|no space|file too large|disk", re.IGNORECASE)
 
@@ -29,7 +33,7 @@ STATEMENTS = [
     # payments that count: not card updates, not zero-amount (METRICS "Excluded payments")
     # The tax is known from the payment's detail, or else from the ledger's tax entry for it (in the
     # payment's own currency); a payment with neither has an unknown tax, never a zero one.
-    """CREATE OR REPLACE TABLE counted_payments AS
+    f"""CREATE OR REPLACE TABLE counted_payments AS
        WITH ledger_tax AS (
            SELECT reference_object_id AS payment_id, currency, sum(amount) AS tax
            FROM ledger_entries WHERE event_type = 'tax' AND NOT is_credit GROUP BY ALL)
@@ -47,9 +51,7 @@ STATEMENTS = [
        FROM payments p LEFT JOIN payment_details d USING (payment_id)
        LEFT JOIN ledger_tax t ON t.payment_id = p.payment_id AND t.currency = p.currency
        LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id
-       WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""".replace(
-        "{MAY_UPDATE_CARD}", MAY_UPDATE_CARD
-    ),
+       WHERE p.total_amount <> 0 AND NOT coalesce(d.is_update_payment_method, false)""",
     # A refund or dispute sent without a currency takes its payment's; with neither it cannot be placed
     # in any money table and is listed in unplaced_records (the sync copies them to rejected_records).
     # A subscription whose cycle is not a positive count of days, weeks, months or years has no
@@ -100,18 +102,18 @@ STATEMENTS = [
               (coalesce(gross_volume, 0) - coalesce(refunds, 0) - coalesce(disputes_lost, 0))::HUGEINT AS net_volume,
               tax::HUGEINT AS tax, coalesce(tax_known_payments, 0)::BIGINT AS tax_known_payments
        FROM gross FULL JOIN refunds USING (day, currency, product_id) FULL JOIN lost USING (day, currency, product_id)""",
-    """CREATE OR REPLACE TABLE revenue_daily AS
+    f"""CREATE OR REPLACE TABLE revenue_daily AS
        SELECT day, currency, sum(gross_volume)::HUGEINT AS gross_volume,
               sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,
               sum(disputes_lost)::HUGEINT AS disputes_lost, sum(net_volume)::HUGEINT AS net_volume,
               sum(tax)::HUGEINT AS tax, sum(tax_known_payments)::BIGINT AS tax_known_payments,
               -- a bucket still running at now is partial (docs/metrics.md §1)
-              timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              {DAY_ENDED} AS is_complete
        FROM revenue_daily_by_product GROUP BY ALL ORDER BY day, currency""",
     # fees from the balance ledger (payment, refund and dispute fees net of their reversals), by the
     # entry's day; empty when the key may not read the ledger, which the dashboard shows as unavailable
-    """CREATE OR REPLACE TABLE fees_daily AS
-       SELECT *, timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete FROM (
+    f"""CREATE OR REPLACE TABLE fees_daily AS
+       SELECT *, {DAY_ENDED} AS is_complete FROM (
        SELECT timezone($timezone, created_at)::DATE AS day, currency,
               sum(amount) FILTER (event_type IN ('payment_fees', 'refund_fees', 'dispute_fees'))::HUGEINT AS fees,
               coalesce(sum(amount) FILTER (event_type IN ('refund_fees_reversal', 'dispute_fees_reversal')), 0)::HUGEINT
@@ -127,7 +129,7 @@ STATEMENTS = [
               count(*) FILTER (status = 'succeeded' AND subscription_id IS NOT NULL) AS renewal_succeeded,
               count(*) FILTER (status = 'failed' AND subscription_id IS NOT NULL) AS renewal_failed
        FROM counted_payments GROUP BY ALL""",
-    """CREATE OR REPLACE TABLE payment_outcomes_daily AS
+    f"""CREATE OR REPLACE TABLE payment_outcomes_daily AS
        SELECT day, currency, sum(succeeded)::BIGINT AS succeeded, sum(failed)::BIGINT AS failed,
               sum(other)::BIGINT AS other,
               -- NULL, not 0, for a day without a final payment
@@ -135,15 +137,15 @@ STATEMENTS = [
               sum(failed) / nullif(sum(succeeded) + sum(failed), 0) AS failure_rate,
               sum(renewal_succeeded)::BIGINT AS renewal_succeeded, sum(renewal_failed)::BIGINT AS renewal_failed,
               sum(renewal_failed) / nullif(sum(renewal_succeeded) + sum(renewal_failed), 0) AS renewal_failure_rate,
-              timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              {DAY_ENDED} AS is_complete
        FROM payment_outcomes_daily_by_product GROUP BY ALL ORDER BY day, currency""",
-    """CREATE OR REPLACE TABLE failures_by_reason AS
+    f"""CREATE OR REPLACE TABLE failures_by_reason AS
        SELECT date_trunc('month', local_day)::DATE AS month, failure_reason AS error_code,
               CASE WHEN error_code IS NULL THEN failure_reason
                    WHEN error_code IN (SELECT unnest($hard)) THEN 'hard'
                    WHEN error_code IN (SELECT unnest($soft)) THEN 'soft' ELSE 'unclassified' END AS decline_type,
               count(*) AS failed, sum(total_amount)::HUGEINT AS amount, currency,
-              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              {MONTH_ENDED} AS is_complete
        FROM counted_payments WHERE status = 'failed' GROUP BY ALL ORDER BY month, failed DESC""",
     # -- MRR: paid periods, segments, value intervals -----------------------------------------------
     # One row per (payment, subscription) it pays for. The period is the payment's service period
@@ -226,13 +228,13 @@ STATEMENTS = [
                     segment_end) AS valid_to
        FROM f""",
     # -- MRR per month and its movements -----------------------------------------------------------
-    """CREATE OR REPLACE TABLE mrr_boundaries AS
+    f"""CREATE OR REPLACE TABLE mrr_boundaries AS
        WITH bounds AS (
            SELECT date_trunc('month', timezone($timezone, min(valid_from)))::DATE AS first_month,
                   date_trunc('month', timezone($timezone, $data_through::TIMESTAMPTZ))::DATE AS last_month
            FROM mrr_intervals WHERE monthly_value > 0)
        SELECT month, t0, t1, timezone($timezone, timezone($timezone, t1) - INTERVAL 12 MONTH) AS t1_year_before,
-              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              {MONTH_ENDED} AS is_complete
        FROM (SELECT m::DATE AS month, timezone($timezone, m::TIMESTAMP) AS t0,
                     least(timezone($timezone, (m + INTERVAL 1 MONTH)::TIMESTAMP), $data_through::TIMESTAMPTZ) AS t1
              FROM bounds, generate_series(first_month::TIMESTAMP, last_month::TIMESTAMP, INTERVAL 1 MONTH) AS g(m))""",
@@ -270,7 +272,7 @@ STATEMENTS = [
        WITH currencies AS (
            SELECT currency, min(month) AS first_month FROM mrr_movements WHERE b > 0 OR a > 0 GROUP BY ALL),
        grid AS (
-           SELECT b.month, c.currency FROM mrr_boundaries b JOIN currencies c ON b.month >= c.first_month)
+           SELECT b.month, b.is_complete, c.currency FROM mrr_boundaries b JOIN currencies c ON b.month >= c.first_month)
        SELECT g.month, g.currency,
               coalesce(sum(m.a), 0)::DOUBLE AS mrr_start,
               coalesce(sum(m.b) FILTER (movement = 'new'), 0)::DOUBLE AS new,
@@ -282,7 +284,7 @@ STATEMENTS = [
               count(*) FILTER (m.a > 0) AS customers_start,
               count(*) FILTER (m.b > 0) AS customers_end,
               count(*) FILTER (movement = 'churn') AS churned_customers,
-              timezone($timezone, (g.month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              g.is_complete
        FROM grid g LEFT JOIN mrr_movements m USING (month, currency)
        GROUP BY ALL ORDER BY g.currency, g.month""",
     # churn, retention, ARPA and LTV per month (docs/metrics.md §4). NRR and GRR are of the customers
@@ -313,7 +315,7 @@ STATEMENTS = [
               mrr_end AS mrr, 12 * mrr_end AS arr, arpa,
               -- LTV = ARPA / mean customer churn rate of the last 3 complete months; NULL ("n/a") when 0
               arpa / nullif(list_avg(last_rates), 0) AS ltv, coalesce(len(last_rates), 0) AS ltv_months,
-              month < date_trunc('month', timezone($timezone, $data_through::TIMESTAMPTZ)) AS is_complete
+              is_complete
        FROM past LEFT JOIN year_on y USING (month, currency) ORDER BY currency, month""",
     # cohorts (docs/metrics.md §4): month 0 is the end of the cohort's own month, so it can be below 1
     """CREATE OR REPLACE TABLE cohort_retention AS
@@ -325,7 +327,7 @@ STATEMENTS = [
               count(m.customer_id) / any_value(s.cohort_size) AS logo_retention,
               coalesce(sum(m.mrr), 0) AS mrr, any_value(s.cohort_mrr) AS cohort_mrr,
               coalesce(sum(m.mrr), 0) / any_value(s.cohort_mrr) AS revenue_retention,
-              any_value(b.t1) = $data_through::TIMESTAMPTZ AS is_partial_month
+              any_value(b.is_complete) AS is_complete
        FROM customer_cohorts c JOIN mrr_boundaries b ON b.month >= c.cohort
        JOIN sizes s ON s.cohort = c.cohort AND s.currency = c.currency
        LEFT JOIN customer_mrr_at m ON m.t = b.t1 AND m.customer_id = c.customer_id AND m.currency = c.currency
@@ -409,15 +411,15 @@ STATEMENTS = [
               timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) + to_days($recovery_days)
                   <= $data_through::TIMESTAMPTZ AS is_complete
        FROM failed_renewals GROUP BY ALL ORDER BY currency, month""",
-    """CREATE OR REPLACE TABLE revenue_monthly AS
+    f"""CREATE OR REPLACE TABLE revenue_monthly AS
        SELECT date_trunc('month', day)::DATE AS month, currency, sum(gross_volume)::HUGEINT AS gross_volume,
               sum(succeeded_payments)::BIGINT AS succeeded_payments, sum(refunds)::HUGEINT AS refunds,
               sum(disputes_lost)::HUGEINT AS disputes_lost, sum(net_volume)::HUGEINT AS net_volume,
               sum(refunds) / nullif(sum(gross_volume), 0) AS refund_rate,
               sum(gross_volume) / nullif(sum(succeeded_payments), 0) AS average_order_value,
-              timezone($timezone, (date_trunc('month', day) + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              {MONTH_ENDED} AS is_complete
        FROM revenue_daily GROUP BY ALL ORDER BY currency, month""",
-    """CREATE OR REPLACE TABLE dispute_activity_monthly AS
+    f"""CREATE OR REPLACE TABLE dispute_activity_monthly AS
        WITH opened AS (
            SELECT date_trunc('month', timezone($timezone, created_at))::DATE AS month, currency, count(*) AS opened,
                   count(*) FILTER (dispute_status = 'dispute_lost') AS lost, sum(amount) AS amount
@@ -428,7 +430,7 @@ STATEMENTS = [
        SELECT month, currency, coalesce(opened, 0) AS disputes_opened, coalesce(lost, 0) AS disputes_lost_count,
               coalesce(amount, 0)::HUGEINT AS disputed_amount, coalesce(succeeded_payments, 0)::BIGINT AS succeeded_payments,
               coalesce(opened, 0) / nullif(succeeded_payments, 0) AS dispute_rate,
-              timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ AS is_complete
+              {MONTH_ENDED} AS is_complete
        FROM opened FULL JOIN paid USING (month, currency) ORDER BY currency, month""",
 ]
 

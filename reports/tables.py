@@ -12,7 +12,7 @@ MONEY = frozenset(
     "total_amount amount mrr mrr_at_start mrr_at_end churned_mrr mrr_at_month_end starting_mrr "
     "recovered_amount recurring_pre_tax_amount gross_volume net_volume refunds disputes_lost tax".split()
 )
-WORDS = {"id": "ID", "mrr": "MRR", "ids": "IDs", "at": "at"}
+WORDS = {"id": "ID", "ids": "IDs", "mrr": "MRR"}
 
 
 def header(column: str, currency: str) -> str:

@@ -260,6 +260,12 @@ def test_cohorts(con):
         "SELECT cohort_size FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-02-01' "
         "AND months_since = 0",
     ) == [(1,)]
+    # April is the month of now (Apr 1 00:00): its cells are partial; March ended exactly at now
+    assert rows(
+        con,
+        "SELECT month, is_complete FROM cohort_retention WHERE currency = 'USD' AND cohort = '2026-01-01' "
+        "ORDER BY 1",
+    ) == [(date(2026, m, 1), m < 4) for m in (1, 2, 3, 4)]
     # G paid on Mar 5 for a week and left within March: March's cohort, retained by no one at month 0
     assert rows(
         con,
