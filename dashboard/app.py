@@ -1,4 +1,4 @@
-"""Dodo Analytics dashboard: `dodo-analytics dashboard --warehouse PATH` or `streamlit run dashboard/app.py`."""
+"""Dodo Analytics dashboard: `dodo-analytics dashboard --warehouse PATH` or `streamlit run dashboard/serve.py` (app.py behind the gate of gate.py)."""
 
 import streamlit as st
 

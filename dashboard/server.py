@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.settings import LOOPBACK, Settings
 
-APP = Path(__file__).with_name("app.py")
+APP = Path(__file__).with_name("serve.py")  # app.py behind the gate
 CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
 WILDCARD = ("0.0.0.0", "::", "")  # every address of this machine
 

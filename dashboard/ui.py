@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.errors import NoWarehouse, SettingsError
 from core.settings import Settings
-from dashboard import data
+from dashboard import data, gate
 from reports import revenue, tables
 from reports.filters import CURRENCIES, PRESETS, PRODUCTS, Filters, period
 from reports.money import money
@@ -38,6 +38,7 @@ def password_ok() -> bool:
     given = st.text_input("Password", type="password")
     if given and hmac.compare_digest(given.encode(), expected.encode()):
         st.session_state["authenticated"] = True
+        gate.admit(st.context.cookies.get(gate.COOKIE))  # this browser's downloads (dashboard/gate.py)
         st.rerun()
     if given:
         now = time.monotonic()

@@ -211,3 +211,36 @@ def test_a_page_under_another_host_name_gets_no_data(warehouse, reliability):
         1,
         f"refused ({refused.split(' ', 1)[1]}); loopback names are answered",
     )
+
+
+def test_downloads_and_metrics_need_the_password(warehouse, tmp_path, reliability):
+    """An export's file (/media/<id>) goes only to the browser that gave the password; the server's
+    counters (/_stcore/metrics) to nobody."""
+    from playwright.sync_api import sync_playwright
+
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    settings = {"DODO_ANALYTICS_PASSWORD_FILE": str(secret)}
+    with Dashboard(warehouse, port=free_port(), settings=settings) as dashboard, sync_playwright() as p:
+        browser, page = open_browser(p)
+        page.goto(dashboard.url)
+        page.get_by_label("Password", exact=True).fill("s3cret")
+        page.keyboard.press("Enter")
+        page.get_by_role("link", name="Exports").click()
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Download payments.csv").click()
+        url = download.value.url
+        assert "/media/" in url
+        given = page.request.get(url)  # the browser that gave the password, its cookies
+        assert given.status == 200 and b"Payment ID" in given.body()
+        stranger = browser.new_context().request.get(url)  # the same link, another browser
+        assert stranger.status == 403 and b"Payment ID" not in stranger.body()
+        assert page.request.get(f"{dashboard.url}/_stcore/metrics").status == 404
+        browser.close()
+    reliability(
+        "Downloads need the password",
+        "an export's download link fetched by the browser that gave the password and by another; "
+        "/_stcore/metrics fetched",
+        3,
+        "the file goes to the first only (403 for the other); the metrics are not served (404)",
+    )
