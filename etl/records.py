@@ -194,6 +194,18 @@ DISPUTES = (
     col("dispute_status", "str", required=True),
     col("is_resolved_by_rdr", "bool"),
 )
+PAYOUTS = (
+    col("payout_id", "str", required=True),
+    col("created_at", "ts", required=True),
+    col("updated_at", "ts"),
+    col("amount", "int", required=True),
+    col("currency", "str", required=True),
+    col("fee", "int"),
+    col("status", "str", required=True),
+    col("payment_method", "str"),
+    col("name", "str"),
+    col("remarks", "str"),
+)
 CUSTOMERS = (
     col("customer_id", "str", required=True),
     col("created_at", "ts", required=True),

@@ -11,6 +11,7 @@ from .records import (
     LEDGER,
     PAYMENT_DETAIL,
     PAYMENT_LIST,
+    PAYOUTS,
     PRODUCTS,
     REFUNDS,
     SUBSCRIPTIONS,
@@ -63,6 +64,8 @@ RESOURCES = {
         Resource("refunds", "/refunds", "refunds", Mode.INCREMENTAL, REFUNDS),
         Resource("disputes", "/disputes", "disputes", Mode.INCREMENTAL, DISPUTES),
         Resource("ledger", "/balances/ledger", "ledger_entries", Mode.INCREMENTAL, LEDGER),
+        # a few a month, and their status moves (in_progress to success): read whole every run
+        Resource("payouts", "/payouts", "payouts", Mode.FULL, PAYOUTS),
     )
 }
 # Payment details live apart from the list rows, so a list re-read replaces the list row whole

@@ -4,18 +4,33 @@ short; it uses the simulation's clock, random generator and event queue."""
 
 from . import records as R
 from .clock import MS_PER_DAY, add_interval
+from .records import EXPONENT, PER_USD
 
 HOUR = MS_PER_DAY // 24
 
 
+def fee(amount: int, currency: str) -> int:
+    """Dodo's fee in minor units: 4% of the amount and 40 US cents' worth."""
+    return round(amount * 0.04) + round(40 * PER_USD[currency] * 10 ** (EXPONENT[currency] - 2))
+
+
 class AfterSales:
-    def post(self, currency, amount, event_type, credit, reference, payout_id=None) -> None:
+    def post(self, currency, amount, event_type, credit, reference) -> R.LedgerEntry:
         e = R.LedgerEntry()
-        e.id, e.created, e.amount, e.currency = self.new_id("led_"), self.now, amount, currency
-        e.event_type, e.is_credit, e.reference, e.payout_id = event_type, credit, reference, payout_id
+        e.id, e.created, e.amount, e.currency = self.new_id("ble_"), self.now, amount, currency
+        e.event_type, e.is_credit, e.reference, e.payout_id = event_type, credit, reference, None
         e.before = self.balance.get(currency, 0)
         self.balance[currency] = e.before + (amount if credit else -amount)
         self.ledger.append(e)
+        self.unpaid.setdefault(currency, []).append(e)
+        return e
+
+    def book_payment(self, p) -> None:
+        """A succeeded payment's entries: the amount with its tax in, the tax and the fee out."""
+        self.post(p.currency, p.total, "payment", True, p.id)
+        if p.tax:
+            self.post(p.currency, p.tax, "tax", False, p.id)
+        self.post(p.currency, fee(p.total, p.currency), "payment_fees", False, p.id)
 
     def refund(self, p) -> None:
         rng, r = self.rng, R.Refund()
@@ -35,8 +50,12 @@ class AfterSales:
     def refund_done(self, r) -> None:
         r.status, r.updated = ("succeeded" if self.rng.random() < 0.95 else "failed"), self.now
         r.payment.updated = self.now
-        if r.status == "succeeded":
-            self.post(r.payment.currency, r.amount, "refund", False, r.id)
+        if r.status == "succeeded":  # the amount out, its share of the tax back in, and a fee out
+            p = r.payment
+            self.post(p.currency, r.amount, "refund", False, r.id)
+            if p.tax:
+                self.post(p.currency, round(p.tax * r.amount / p.total), "tax_reversal", True, r.id)
+            self.post(p.currency, fee(0, p.currency), "refund_fees", False, r.id)
 
     def open_dispute(self, p) -> None:
         rng, d = self.rng, R.Dispute()
@@ -80,17 +99,22 @@ class AfterSales:
         self.at(self.later(5, 30), self.dispute_step, d)
 
     def pay_out(self) -> None:
+        """Each currency's whole balance goes out, less a 0.5% fee; every entry it settles, its own
+        two included, then carries the payout's id."""
         for currency in sorted(self.balance):
-            amount = self.balance[currency]
-            if amount <= 0:
+            balance = self.balance[currency]
+            if balance <= 0:
                 continue
             p = R.Payout()
             p.id, p.created, p.updated, p.currency = self.new_id("pyt_"), self.now, self.now, currency
-            p.amount, p.fee, p.status = amount, amount // 200, "in_progress"
+            p.fee = balance // 200
+            p.amount, p.status = balance - p.fee, "in_progress"
             p.refunds = p.chargebacks = p.tax = 0
             self.payouts.append(p)
-            self.post(currency, amount, "payout", False, p.id, payout_id=p.id)
-            self.at(self.later(1, 3), self.payout_done, p)
+            self.post(currency, p.amount, "payout", False, p.id)
+            self.post(currency, p.fee, "payout_fees", False, p.id)
+            for e in self.unpaid.pop(currency):
+                e.payout_id = p.id
         self.at(add_interval(self._month_start(self.now), "Month", 1) + 6 * HOUR, self.pay_out)
 
     def payout_done(self, p) -> None:

@@ -40,6 +40,7 @@ from .enums import HARD_DECLINES, SOFT_DECLINES
 
 DAY = MS_PER_DAY
 HOUR = DAY // 24
+MINUTE = HOUR // 60
 # Measured: payments per arriving customer over a two-year history (see README "Sandbox").
 PAYMENTS_PER_CUSTOMER = {180: 2.4, 730: 5.0}
 MONTHLY_CHURN = 0.035
@@ -78,6 +79,7 @@ class Simulation(AfterSales):
         self.counters: dict[str, int] = {}
         self.salts: dict[str, str] = {}
         self.balance: dict[str, int] = {}
+        self.unpaid: dict[str, list] = {}  # per currency, the ledger entries the next payout settles
         self.customers, self.products, self.subscriptions, self.payments = [], [], [], []
         self.refunds, self.disputes, self.ledger, self.payouts = [], [], [], []
         self.method_of: dict[str, tuple] = {}  # customer id -> (method, type, card network, last four)
@@ -202,11 +204,8 @@ class Simulation(AfterSales):
         if outcome == "failed":
             p.error_code = self.rng.choice(HARD_DECLINES if self.rng.random() < 0.25 else SOFT_DECLINES)
         elif outcome == "succeeded" and p.total > 0:
-            self.post(p.currency, p.total, "payment", True, p.id)
-            if p.tax:
-                self.post(p.currency, p.tax, "tax", False, p.id)
-            fee = round(p.total * 0.04) + round(40 * PER_USD[p.currency] * 10 ** (R.EXPONENT[p.currency] - 2))
-            self.post(p.currency, fee, "payment_fees", False, p.id)
+            # Dodo books a payment's three entries together, 5 to 15 minutes after it
+            self.at(self.now + self.rng.randint(5, 15) * MINUTE, self.book_payment, p)
             if self.rng.random() < 0.025:
                 self.at(self.later(1, 30), self.refund, p)
             elif self.rng.random() < 0.006:

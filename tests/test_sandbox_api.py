@@ -54,8 +54,9 @@ def test_equality_filters(small_client):
     mine = read_all(small_client, "/payments", customer_id=one["customer"]["customer_id"])
     assert one["payment_id"] in {p["payment_id"] for p in mine}
     assert {p["customer"]["customer_id"] for p in mine} == {one["customer"]["customer_id"]}
-    sub = read_all(small_client, "/payments", subscription_id=one["subscription_id"])
-    assert {p["subscription_id"] for p in sub} == {one["subscription_id"]}
+    renewal = next(p for p in failed if p["subscription_id"])
+    sub = read_all(small_client, "/payments", subscription_id=renewal["subscription_id"])
+    assert {p["subscription_id"] for p in sub} == {renewal["subscription_id"]}
     jpy = read_all(small_client, "/payments", currency="JPY")
     assert jpy and {p["currency"] for p in jpy} == {"JPY"}
     on_hold = read_all(small_client, "/subscriptions", status="on_hold")

@@ -6,6 +6,7 @@ import pytest
 
 from helpers import client_for, make_api, read_all
 from sandbox.catalog import EXPONENT
+from sandbox.clock import MS_PER_DAY as DAY
 from sandbox.clock import add_interval, parse_iso
 
 
@@ -20,6 +21,7 @@ def everything(small_api):
                 ("refunds", "/refunds"),
                 ("disputes", "/disputes"),
                 ("ledger", "/balances/ledger"),
+                ("payouts", "/payouts"),
             ]
         }
         data["products"] = read_all(c, "/products") + read_all(c, "/products", archived="true")
@@ -112,6 +114,51 @@ def test_ledger_balances_chain(everything):
         for e in entries:
             sign = 1 if e["is_credit"] else -1
             assert e["after_balance"] == e["before_balance"] + sign * e["amount"]
+
+
+def test_the_ledger_has_dodos_structure(everything):
+    """As in Dodo's account summary: `ble_` ids; a payment's payment credit, tax and fee debits 5 to
+    15 minutes after it; a refund's refund debit, tax reversal credit and fee debit; every entry a
+    payout settles carries its id, and those entries (the payout's own two included) sum to zero."""
+    ledger = everything["ledger"]
+    assert all(e["id"].startswith("ble_") and e["usd_equivalent_amount"] is not None for e in ledger)
+    by_reference = defaultdict(list)
+    for e in ledger:
+        by_reference[e["reference_object_id"]].append(e)
+    booked = [p for p in everything["payments"] if p["status"] == "succeeded" and p["total_amount"] > 0]
+    for p in booked:
+        entries = by_reference[p["payment_id"]]
+        if not entries:  # not booked yet: settled (bank methods take up to 4 days) in the last 15 minutes
+            assert parse_iso(p["created_at"]) > parse_iso(everything["payments"][0]["created_at"]) - 4.1 * DAY
+            continue
+        kinds = {e["event_type"]: e for e in entries}
+        assert len(entries) == len(kinds) and set(kinds) - {"tax"} == {"payment", "payment_fees"}
+        credit = kinds["payment"]
+        assert credit["amount"] == p["total_amount"] and credit["is_credit"]
+        assert all(e["amount"] > 0 and not e["is_credit"] for e in entries if e is not credit)  # tax, fee out
+        delay = parse_iso(credit["created_at"]) - parse_iso(p["created_at"])
+        assert len({e["created_at"] for e in entries}) == 1 and delay >= 5 * 60_000
+    assert any(
+        parse_iso(by_reference[p["payment_id"]][0]["created_at"]) - parse_iso(p["created_at"]) <= 15 * 60_000
+        for p in booked
+    )
+    refunded = [r for r in everything["refunds"] if r["status"] == "succeeded"]
+    assert refunded
+    for r in refunded:
+        kinds = {e["event_type"]: e for e in by_reference[r["refund_id"]]}
+        assert kinds["refund"]["amount"] == r["amount"] and not kinds["refund"]["is_credit"]
+        assert not kinds["refund_fees"]["is_credit"]
+        taxed = any(e["event_type"] == "tax" for e in by_reference[r["payment_id"]])
+        assert ("tax_reversal" in kinds) == taxed and kinds.get("tax_reversal", kinds["refund"])[
+            "is_credit"
+        ] == taxed
+    paid = defaultdict(int)
+    for e in ledger:
+        if e["payout_id"]:
+            paid[e["payout_id"]] += e["amount"] if e["is_credit"] else -e["amount"]
+    payouts = everything["payouts"]
+    assert payouts and set(paid) == {p["payout_id"] for p in payouts}
+    assert set(paid.values()) == {0}
 
 
 def test_same_seed_gives_byte_identical_responses():
