@@ -2,10 +2,10 @@
 files, headless, for cron). Both check the settings first: a bad one ends the command with its
 one-line message and exit code 2 before anything starts."""
 
-import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
@@ -13,7 +13,7 @@ from core import published
 from core.errors import ExitCode, SettingsError
 from core.settings import LOOPBACK, Settings
 from dashboard.server import allowed_hosts, streamlit_command
-from reports import exports
+from reports import exports, writers
 
 
 def add_parsers(sub) -> None:
@@ -29,14 +29,17 @@ def add_parsers(sub) -> None:
         action="store_true",
         help="serve beyond this machine without a password (refused otherwise)",
     )
-    e = sub.add_parser("export", help="write a CSV export (the dashboard's Exports page) to a file")
-    e.add_argument("--what", required=True, choices=list(exports.EXPORTS))
+    e = sub.add_parser("export", help="write a report (the dashboard's Exports page) to a file")
+    e.add_argument(
+        "--what", required=True, choices=[*exports.EXPORTS, "all"], help="a report, or all: every table"
+    )
+    e.add_argument("--format", default="csv", choices=writers.FORMATS)
     e.add_argument("--from", dest="start", help="first local day, YYYY-MM-DD (default: all time)")
     e.add_argument("--to", dest="end", help="last local day, YYYY-MM-DD (default: up to the newest record)")
     e.add_argument("--currency", help="only this currency")
     only = "only these products (repeatable; payments and subscriptions)"
     e.add_argument("--product", action="append", default=[], metavar="PRODUCT_ID", help=only)
-    e.add_argument("--out", required=True, help="the CSV file to write")
+    e.add_argument("--out", required=True, help="the file to write (a directory for --what all)")
     e.add_argument("--warehouse")
 
 
@@ -104,19 +107,24 @@ def export(args) -> int:
             f"dodo-analytics export: no warehouse at {path}; run `dodo-analytics sync` first", file=sys.stderr
         )
         return ExitCode.FAILED
+    out = Path(args.out)
     try:
         # one connection for the time zone and the rows: both from the same published file
         with published.connect(path) as con:
+            currency = writers.checked(con, args.what, args.format, start, end, args.currency, args.product)
+            if args.what == "all":
+                tables = writers.write_tables(con, out)
+                print(f"Wrote {len(tables)} tables ({sum(tables.values()):,} rows) as Parquet under {out}")
+                return ExitCode.OK
             timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
-            body = exports.build(
-                args.what,
-                lambda sql, params: con.execute(sql, params).fetchdf(),
-                start,
-                end,
-                args.currency,
-                timezone,
-                args.product,
+            rows = writers.write(
+                con, args.what, args.format, out, start, end, currency, timezone, args.product
             )
+            sql, params = exports.select(args.what, start, end, currency, timezone, args.product)
+            note = writers.lacking(con, args.what, sql, params)
+    except writers.ExportError as exc:
+        print(f"dodo-analytics export: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     except duckdb.Error as exc:
         print(
             f"dodo-analytics export: cannot read {path} ({exc}); run `dodo-analytics sync` to "
@@ -124,13 +132,10 @@ def export(args) -> int:
             file=sys.stderr,
         )
         return ExitCode.FAILED
-    try:
-        # customers' names and e-mails: readable by this user only, whatever the umask
-        with open(os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-            f.write(body)
     except OSError as exc:
-        print(f"dodo-analytics export: cannot write {args.out}: {exc}", file=sys.stderr)
+        print(f"dodo-analytics export: cannot write {out}: {exc}", file=sys.stderr)
         return ExitCode.FAILED
-    rows = body.count(b"\n") - 1
-    print(f"Wrote {args.out} ({rows:,} rows)")
+    print(f"Wrote {out} ({rows:,} rows; times in UTC, days chosen in {timezone})")
+    if note:
+        print(f"Note: {note}")
     return ExitCode.OK

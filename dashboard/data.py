@@ -3,8 +3,10 @@ so a publish is seen on the next rerun and an open dashboard never holds a lock 
 behind Streamlit's cache. Results are cached per (file identity, query, parameters): a publish
 changes the identity, so nothing stale is served."""
 
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,7 +16,7 @@ from core import published
 from core.errors import NoWarehouse
 from core.published import read  # the reader, also for other processes that read as the dashboard does
 from core.settings import Settings
-from reports import exports
+from reports import exports, writers
 from reports.filters import Filters
 from reports.query import Chart, bind
 from reports.status import Status, describe
@@ -61,20 +63,22 @@ def _export(
     path: str,
     ident: Identity,
     what: str,
+    fmt: str,
     start: date | None,
     end: date,
     currency: str | None,
     timezone: str,
     products: tuple[str, ...],
-) -> bytes:
-    return exports.build(
-        what, lambda sql, params: read(path, sql, params), start, end, currency, timezone, list(products)
-    )
+) -> tuple[bytes, int]:
+    with tempfile.TemporaryDirectory() as tmp, published.connect(path) as con:
+        out = Path(tmp) / f"export.{fmt}"
+        rows = writers.write(con, what, fmt, out, start, end, currency, timezone, list(products))
+        return out.read_bytes(), rows
 
 
-def export_csv(what: str, filters: Filters) -> bytes:
-    """The Exports page's file, built once per published file and filter (a CSV of the whole set)."""
-    currency = None if what in exports.WITHOUT_CURRENCY else filters.currency
+def export_file(what: str, fmt: str, filters: Filters) -> tuple[bytes, int]:
+    """The Exports page's file and its row count, built once per published file, format and filter."""
+    currency = filters.currency if exports.EXPORTS[what].currency else None
     return _export(
-        *_published(), what, filters.start, filters.end, currency, filters.timezone, filters.products
+        *_published(), what, fmt, filters.start, filters.end, currency, filters.timezone, filters.products
     )

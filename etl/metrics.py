@@ -13,12 +13,10 @@ import duckdb
 
 from core.errors import MetricsError, TieOutError
 
+from . import balances
+from .buckets import DAY_ENDED, MONTH_ENDED
 from .declines import HARD, SOFT
 from .payment_details import MAY_UPDATE_CARD
-
-# whether a day or month bucket (its first day in `day` or `month`) had ended at now: partial otherwise
-DAY_ENDED = "timezone($timezone, (day + 1)::TIMESTAMP) <= $data_through::TIMESTAMPTZ"
-MONTH_ENDED = "timezone($timezone, (month + INTERVAL 1 MONTH)::TIMESTAMP) <= $data_through::TIMESTAMPTZ"
 
 # A failed commit of the working copy reads as a TransactionException; its text says the disk is why.
 WRITE_FAILED = re.compile(r"could not write|no space|file too large|disk", re.IGNORECASE)
@@ -31,12 +29,14 @@ STATEMENTS = [
        SELECT $timezone::VARCHAR AS timezone, $grace_days::INTEGER AS grace_days,
               $recovery_days::INTEGER AS recovery_days, $data_through::TIMESTAMPTZ AS data_through""",
     # payments that count: not card updates, not zero-amount (METRICS "Excluded payments")
-    # The tax is known from the payment's detail, or else from the ledger's tax entry for it (in the
-    # payment's own currency); a payment with neither has an unknown tax, never a zero one.
+    # The tax is known from the payment's detail, or else from the ledger's entries for it (in the
+    # payment's own currency: its tax entry, or none beside its payment entry, a zero tax); a payment
+    # with neither detail nor entries has an unknown tax, never a zero one.
     f"""CREATE OR REPLACE TABLE counted_payments AS
-       WITH ledger_tax AS (
-           SELECT reference_object_id AS payment_id, currency, sum(amount) AS tax
-           FROM ledger_entries WHERE event_type = 'tax' AND NOT is_credit GROUP BY ALL)
+       WITH ledger_tax AS (  -- a payment the ledger booked without a tax entry had no tax
+           SELECT reference_object_id AS payment_id, currency,
+                  coalesce(sum(amount) FILTER (event_type = 'tax' AND NOT is_credit), 0) AS tax
+           FROM ledger_entries WHERE event_type IN ('payment', 'tax') GROUP BY ALL)
        SELECT p.* EXCLUDE (raw), coalesce(d.tax, t.tax) AS tax, d.error_code, d.payment_id IS NOT NULL AS enriched,
               -- recurring: for a subscription, or for several at once (subscription_id null, the list set)
               p.subscription_id IS NOT NULL OR len(p.subscription_ids) > 0 AS is_recurring,
@@ -451,7 +451,7 @@ def rebuild(con, timezone: str, grace_days: int, recovery_days: int, data_throug
 
 
 def bound(timezone: str, grace_days: int, recovery_days: int, data_through) -> list[tuple[str, dict]]:
-    """Each of STATEMENTS with the parameters it uses (DuckDB refuses ones a statement does not use)."""
+    """Each of STATEMENTS (then the balance tables') with the parameters it uses (DuckDB refuses ones a statement does not use)."""
     params = {
         "timezone": timezone,
         "grace_days": grace_days,
@@ -460,7 +460,10 @@ def bound(timezone: str, grace_days: int, recovery_days: int, data_through) -> l
         "hard": list(HARD),
         "soft": list(SOFT),
     }
-    return [(sql, {k: v for k, v in params.items() if f"${k}" in sql}) for sql in STATEMENTS]
+    return [
+        (sql, {k: v for k, v in params.items() if f"${k}" in sql})
+        for sql in [*STATEMENTS, *balances.STATEMENTS]
+    ]
 
 
 def tie_out(con) -> None:

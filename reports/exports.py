@@ -1,29 +1,29 @@
-"""CSV exports for finance: the whole filtered set, Dodo-style column names, amounts in major units
-with each currency's own decimals, timestamps with their zone, UTF-8 with a BOM for spreadsheets,
-and every text cell that a spreadsheet would run as a formula neutralised. Pure functions: a
-`reader(sql, params) -> DataFrame` is passed in, so the dashboard and the CLI share them."""
+"""The reports finance downloads: Dodo's own reports with Dodo's columns first (names, order and
+meaning of Dodo's exports, docs/exports.md), then ours; and the warehouse's own (payouts with their
+tie-out, the month-end close, MRR movements, revenue by month).
 
+Each report is one query whose columns carry their final titles; `select` adds the filters. Money
+stays in minor units here, next to its currency column, and is formatted by the writer of each
+format (reports/writers.py). Text cells that a spreadsheet would run are neutralised there too."""
+
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
-
-from reports.money import major
-from reports.query import Reader
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading blanks before they decide a cell is a formula (" =1+1" runs too), and a
 # cell holds at most 32,767 characters in Excel: a longer one would spill into the next rows.
 CELL_LIMIT = 32_767
 CUT = " [cut at the spreadsheet limit of 32,767 characters]"
-WITH_PRODUCT = ("payments", "subscriptions")  # the other exports have no product
-WITHOUT_CURRENCY = ("customers",)
-BY_MONTH = ("mrr_movements", "revenue_monthly")  # rows are months, not records with a created_at
+USD_EQUIVALENT = "USD equivalent at Dodo's rate"
 
 
 def neutralise(column: pd.Series) -> pd.Series:
     """Text a spreadsheet shows as it is: a quote before text that starts like a formula (after any
-    blanks), NUL bytes dropped, and a cell past the spreadsheet limit cut, saying so."""
+    blanks), NUL bytes dropped, and a cell past the spreadsheet limit cut, saying so. The writers do
+    the same in SQL (writers.NEUTRAL); this one is for tables the dashboard shows."""
     text = column.astype("string").str.replace(
         "\x00", "", regex=False
     )  # NUL ends a cell early in some readers
@@ -35,129 +35,239 @@ def neutralise(column: pd.Series) -> pd.Series:
     return text.mask(too_long, text.str.slice(0, CELL_LIMIT - len(CUT)) + CUT)
 
 
-# what -> (SQL over the warehouse, {column: export name}, money columns)
-EXPORTS: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-    "payments": (
-        """SELECT p.payment_id, p.created_at, p.customer_id, p.customer_email, p.customer_name, p.total_amount,
-                  p.currency, d.tax, p.status, p.payment_method, p.subscription_id, p.charge_type, p.refund_status,
-                  p.dispute_status, d.error_code, coalesce(s.product_id, d.product_id) AS product_id
-           FROM payments p LEFT JOIN payment_details d USING (payment_id)
-           LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id""",
-        {
-            "payment_id": "Payment ID",
-            "created_at": "Created At",
-            "customer_id": "Customer ID",
-            "customer_email": "Customer Email",
-            "customer_name": "Customer Name",
-            "total_amount": "Amount",
-            "currency": "Currency",
-            "tax": "Tax",
-            "status": "Payment Status",
-            "payment_method": "Payment Method",
-            "subscription_id": "Subscription ID",
-            "charge_type": "Charge Type",
-            "refund_status": "Refund Status",
-            "dispute_status": "Dispute Status",
-            "error_code": "Error Code",
-            "product_id": "Product ID",
+@dataclass(frozen=True)
+class Export:
+    """One report. `sql` names its columns with their titles; `money` maps each money column (minor
+    units) to the column holding its currency; `when` is the column the period filters (a timestamp
+    filtered by local day, or a month); `currency` the column the currency filter reads (None: the
+    report is not per currency); `product` the column the product filter reads (None: no product)."""
+
+    sql: str
+    money: dict[str, str] = field(default_factory=dict)
+    when: str | None = "Created At"
+    currency: str | None = "Currency"
+    product: str | None = None
+    monthly: bool = False
+
+
+# A payment's or refund's entries in the ledger: fee, tax, and the wallet's balance after them (the
+# balance after the last entry booked at the last instant, ledger_lines.closes_instant).
+_BOOKED = """SELECT reference_object_id AS ref, currency,
+       sum(-signed) FILTER (event_type IN ('payment_fees', 'refund_fees', 'dispute_fees')) AS fee,
+       sum(signed) FILTER (category = 'tax_reversals') AS tax_back,
+       sum(-signed) FILTER (event_type = 'refund') AS refunded,
+       arg_max(after_balance, (created_at, closes_instant)) AS wallet_after
+   FROM ledger_lines GROUP BY ALL"""
+
+EXPORTS: dict[str, Export] = {
+    "payments": Export(
+        f"""WITH booked AS ({_BOOKED})
+        SELECT p.payment_id AS "Payment ID", p.created_at AS "Created At", p.customer_id AS "Customer ID",
+               p.customer_name AS "Customer Name", p.customer_email AS "Customer Email",
+               d.billing_country AS "Billing Country", p.total_amount AS "Amount",
+               c.tax AS "Tax", p.currency AS "Currency",  -- by the metrics' rule (docs/metrics.md §1.1)
+               d.settlement_amount AS "Settlement Amount", d.settlement_tax AS "Settlement Tax",
+               d.settlement_currency AS "Settlement Currency", p.payment_method AS "Payment Method",
+               p.payment_method_type AS "Payment Method Type", p.status AS "Payment Status",
+               CASE WHEN p.status = 'succeeded' THEN b.fee ELSE 0 END AS "Payment Fee",
+               CASE WHEN p.status = 'succeeded' THEN b.wallet_after END AS "Net Amount In Wallet After Fees",
+               (p.raw -> 'metadata')::VARCHAR AS "Metadata",
+               CASE WHEN p.status = 'succeeded' THEN p.total_amount - c.tax - b.fee END AS "Net Amount",
+               coalesce(s.product_id, d.product_id) AS "Product ID", pr.name AS "Product Name",
+               p.subscription_id AS "Subscription ID", p.charge_type AS "Charge Type",
+               p.refund_status AS "Refund Status", p.dispute_status AS "Dispute Status", d.error_code AS "Error Code"
+        FROM payments p LEFT JOIN payment_details d USING (payment_id) LEFT JOIN counted_payments c USING (payment_id)
+        LEFT JOIN booked b ON b.ref = p.payment_id AND b.currency = p.currency
+        LEFT JOIN subscriptions s ON s.subscription_id = p.subscription_id
+        LEFT JOIN products pr ON pr.product_id = coalesce(s.product_id, d.product_id)""",
+        money={
+            "Amount": "Currency",
+            "Tax": "Currency",
+            "Settlement Amount": "Settlement Currency",
+            "Settlement Tax": "Settlement Currency",
+            "Payment Fee": "Currency",
+            "Net Amount In Wallet After Fees": "Currency",
+            "Net Amount": "Currency",
         },
-        ("total_amount", "tax"),
+        product="Product ID",
     ),
-    "refunds": (
-        "SELECT refund_id, payment_id, created_at, amount, currency, status, is_partial, reason FROM refunds",
-        {
-            "refund_id": "Refund ID",
-            "payment_id": "Payment ID",
-            "created_at": "Created At",
-            "amount": "Amount",
-            "currency": "Currency",
-            "status": "Refund Status",
-            "is_partial": "Is Partial",
-            "reason": "Reason",
+    "refunds": Export(
+        f"""WITH booked AS ({_BOOKED})
+        SELECT r.refund_id AS "Refund ID", r.payment_id AS "Payment ID", r.created_at AS "Refund Created At",
+               p.customer_id AS "Customer ID", p.customer_name AS "Customer Name", p.customer_email AS "Customer Email",
+               CASE WHEN r.is_partial THEN 'partial' WHEN NOT r.is_partial THEN 'full' END AS "Refund Type",
+               r.reason AS "Refund Reason", r.amount AS "Refund Amount", r.currency AS "Refund Currency",
+               b.refunded AS "Refund Settlement Amount", b.tax_back AS "Refund Settlement Tax",
+               b.currency AS "Refund Settlement Currency", b.fee AS "Refund Fee", r.status AS "Refund Status",
+               p.payment_method AS "Payment Method", p.payment_method_type AS "Payment Method Type",
+               p.subscription_id AS "Subscription ID"
+        FROM placed_refunds r LEFT JOIN payments p USING (payment_id) LEFT JOIN booked b ON b.ref = r.refund_id""",
+        money={
+            "Refund Amount": "Refund Currency",
+            "Refund Settlement Amount": "Refund Settlement Currency",
+            "Refund Settlement Tax": "Refund Settlement Currency",
+            "Refund Fee": "Refund Settlement Currency",
         },
-        ("amount",),
+        when="Refund Created At",
+        currency="Refund Currency",
     ),
-    "disputes": (
-        "SELECT dispute_id, payment_id, created_at, amount, currency, dispute_stage, dispute_status FROM disputes",
-        {
-            "dispute_id": "Dispute ID",
-            "payment_id": "Payment ID",
-            "created_at": "Created At",
-            "amount": "Amount",
-            "currency": "Currency",
-            "dispute_stage": "Dispute Stage",
-            "dispute_status": "Dispute Status",
+    "disputes": Export(
+        f"""WITH booked AS ({_BOOKED})
+        SELECT x.dispute_id AS "Dispute ID", x.payment_id AS "Payment ID", x.created_at AS "Created At",
+               p.customer_id AS "Customer ID", p.customer_name AS "Customer Name", p.customer_email AS "Customer Email",
+               x.amount AS "Amount", x.currency AS "Currency", x.dispute_stage AS "Dispute Stage",
+               x.dispute_status AS "Dispute Status", b.fee AS "Dispute Fee"
+        FROM placed_disputes x LEFT JOIN payments p USING (payment_id)
+        LEFT JOIN booked b ON b.ref = x.dispute_id AND b.currency = x.currency""",
+        money={"Amount": "Currency", "Dispute Fee": "Currency"},
+    ),
+    "ledger": Export(
+        """SELECT entry_id AS "Ledger Entry ID", event_type AS "Event Type", amount AS "Amount",
+                  currency AS "Currency", is_credit AS "Is Credit", reference_object_id AS "Reference Object ID",
+                  created_at AS "Created At", given_payout_id AS "Payout ID",
+                  payout_id AS "Settled By Payout", category AS "Close Column", signed AS "Signed Amount",
+                  before_balance AS "Before Balance", after_balance AS "After Balance",
+                  abs(usd_signed) AS "USD Equivalent Amount", description AS "Description"
+           FROM ledger_lines""",
+        money={
+            "Amount": "Currency",
+            "Signed Amount": "Currency",
+            "Before Balance": "Currency",
+            "After Balance": "Currency",
+            "USD Equivalent Amount": "'USD'",
         },
-        ("amount",),
     ),
-    "subscriptions": (
-        """SELECT subscription_id, created_at, customer_id, customer_email, product_id, product_name, status,
-                  currency, recurring_pre_tax_amount, quantity, payment_frequency_count, payment_frequency_interval,
-                  next_billing_date, cancelled_at, cancel_at_next_billing_date FROM subscriptions""",
-        {
-            "subscription_id": "Subscription ID",
-            "created_at": "Created At",
-            "customer_id": "Customer ID",
-            "customer_email": "Customer Email",
-            "product_id": "Product ID",
-            "product_name": "Product Name",
-            "status": "Subscription Status",
-            "currency": "Currency",
-            "recurring_pre_tax_amount": "Recurring Pre Tax Amount",
-            "quantity": "Quantity",
-            "payment_frequency_count": "Payment Frequency Count",
-            "payment_frequency_interval": "Payment Frequency Interval",
-            "next_billing_date": "Next Billing Date",
-            "cancelled_at": "Cancelled At",
-            "cancel_at_next_billing_date": "Cancel At Next Billing Date",
+    "payouts": Export(
+        """SELECT payout_id AS "Payout ID", created_at AS "Created At", status AS "Status", amount AS "Amount",
+                  fee AS "Fee", currency AS "Currency", amount_usd AS "Amount USD Equivalent", entries AS "Entries",
+                  payments AS "Payments", tax AS "Tax", fees AS "Fees", refunds AS "Refunds",
+                  tax_reversals AS "Tax Reversals", disputes AS "Disputes", adjustments AS "Adjustments",
+                  settled AS "Settled", difference AS "Difference", difference = 0 AS "Ties Out",
+                  first_entry_at AS "First Entry At", last_entry_at AS "Last Entry At"
+           FROM payout_tieout""",
+        money={
+            **{c: "Currency" for c in ("Amount", "Fee", "Payments", "Tax", "Fees", "Refunds")},
+            **{c: "Currency" for c in ("Tax Reversals", "Disputes", "Adjustments", "Settled", "Difference")},
+            "Amount USD Equivalent": "'USD'",
         },
-        ("recurring_pre_tax_amount",),
     ),
-    "customers": (
-        "SELECT customer_id, created_at, name, email, phone_number FROM customers",
-        {
-            "customer_id": "Customer ID",
-            "created_at": "Created At",
-            "name": "Customer Name",
-            "email": "Customer Email",
-            "phone_number": "Phone Number",
+    "close": Export(
+        f"""SELECT month AS "Month", currency AS "Currency", opening_balance AS "Opening Balance",
+                   payments AS "Payments", tax AS "Tax", fees AS "Fees", refunds AS "Refunds",
+                   tax_reversals AS "Tax Reversals", disputes AS "Disputes", adjustments AS "Adjustments",
+                   payouts AS "Payouts", closing_balance AS "Closing Balance", break AS "Break",
+                   entries AS "Entries", is_complete AS "Is Complete"
+            FROM month_end_close
+            UNION ALL
+            SELECT month, '{USD_EQUIVALENT.replace("'", "''")}', NULL, payments, tax, fees, refunds, tax_reversals, disputes,
+                   adjustments, payouts, NULL, NULL, entries, is_complete
+            FROM month_end_close_usd""",
+        money={
+            c: "Currency"
+            for c in (
+                "Opening Balance",
+                "Payments",
+                "Tax",
+                "Fees",
+                "Refunds",
+                "Tax Reversals",
+                "Disputes",
+                "Adjustments",
+                "Payouts",
+                "Closing Balance",
+                "Break",
+            )
         },
-        (),
+        when="Month",
+        monthly=True,
     ),
-    "mrr_movements": (
-        """SELECT month, currency, mrr_start, new, reactivation, expansion, contraction, churn, mrr_end,
-                  customers_start, customers_end, churned_customers FROM mrr_monthly""",
-        {
-            "month": "Month",
-            "currency": "Currency",
-            "mrr_start": "MRR Start",
-            "new": "New",
-            "reactivation": "Reactivation",
-            "expansion": "Expansion",
-            "contraction": "Contraction",
-            "churn": "Churn",
-            "mrr_end": "MRR End",
-            "customers_start": "Customers Start",
-            "customers_end": "Customers End",
-            "churned_customers": "Churned Customers",
+    "sales": Export(
+        """SELECT c.product_id AS "Product ID", coalesce(pr.name, CASE WHEN c.product_id IS NULL
+                      THEN '(not known: the payment''s detail was not read)' END) AS "Product Name",
+                  CASE WHEN pr.is_recurring THEN 'subscription' WHEN NOT pr.is_recurring THEN 'one time' END
+                      AS "Product Type",
+                  count(*) AS "Quantity", c.currency AS "Currency", sum(c.total_amount)::HUGEINT AS "Total Sales Volume",
+                  (sum(c.total_amount) - coalesce(sum(c.tax), 0))::HUGEINT AS "Net Revenue",
+                  count(*) - count(c.tax) AS "Payments Without Known Tax", min(c.created_at) AS "First Sale At",
+                  max(c.created_at) AS "Last Sale At"
+           FROM counted_payments c LEFT JOIN products pr USING (product_id)
+           WHERE c.status = 'succeeded' AND timezone($timezone, c.created_at)::DATE BETWEEN $first AND $last
+           GROUP BY ALL""",
+        money={"Total Sales Volume": "Currency", "Net Revenue": "Currency"},
+        when=None,
+        product="Product ID",
+    ),
+    "customers": Export(
+        """WITH paid AS (
+               SELECT customer_id, currency, count(*) AS orders, sum(total_amount)::HUGEINT AS paid
+               FROM counted_payments
+               WHERE status = 'succeeded' AND timezone($timezone, created_at)::DATE BETWEEN $first AND $last GROUP BY ALL),
+           refunded AS (
+               SELECT p.customer_id, r.currency, count(*) AS refunds, sum(r.amount)::HUGEINT AS refunded
+               FROM placed_refunds r JOIN payments p USING (payment_id)
+               WHERE r.status = 'succeeded' AND timezone($timezone, r.created_at)::DATE BETWEEN $first AND $last GROUP BY ALL),
+           disputed AS (
+               SELECT p.customer_id, x.currency, count(*) AS disputes, sum(x.amount)::HUGEINT AS disputed
+               FROM placed_disputes x JOIN payments p USING (payment_id)
+               WHERE timezone($timezone, x.created_at)::DATE BETWEEN $first AND $last GROUP BY ALL),
+           money AS (SELECT * FROM paid FULL JOIN refunded USING (customer_id, currency)
+                     FULL JOIN disputed USING (customer_id, currency))
+        SELECT c.customer_id AS "Customer ID", c.name AS "Customer Name", c.email AS "Customer Email",
+               coalesce(orders, 0) AS "Success Orders Count", coalesce(paid, 0) AS "Success Orders Amount",
+               currency AS "Settlement Currency", coalesce(refunds, 0) AS "Total Refunds Count",
+               coalesce(refunded, 0) AS "Total Refunds Amount", coalesce(disputes, 0) AS "Total Disputes Count",
+               coalesce(disputed, 0) AS "Total Disputes Amount", c.created_at AS "Customer Created At",
+               c.phone_number AS "Phone Number"
+        FROM customers c LEFT JOIN money USING (customer_id)""",
+        money={
+            "Success Orders Amount": "Settlement Currency",
+            "Total Refunds Amount": "Settlement Currency",
+            "Total Disputes Amount": "Settlement Currency",
         },
-        ("mrr_start", "new", "reactivation", "expansion", "contraction", "churn", "mrr_end"),
+        when=None,
+        currency="Settlement Currency",
     ),
-    "revenue_monthly": (
-        """SELECT month, currency, gross_volume, refunds, disputes_lost, net_volume, succeeded_payments
+    "subscriptions": Export(
+        """SELECT subscription_id AS "Subscription ID", created_at AS "Created At", customer_id AS "Customer ID",
+                  customer_email AS "Customer Email", product_id AS "Product ID", product_name AS "Product Name",
+                  status AS "Subscription Status", currency AS "Currency",
+                  recurring_pre_tax_amount AS "Recurring Pre Tax Amount", quantity AS "Quantity",
+                  payment_frequency_count AS "Payment Frequency Count",
+                  payment_frequency_interval AS "Payment Frequency Interval", next_billing_date AS "Next Billing Date",
+                  cancelled_at AS "Cancelled At", cancel_at_next_billing_date AS "Cancel At Next Billing Date"
+           FROM subscriptions""",
+        money={"Recurring Pre Tax Amount": "Currency"},
+        product="Product ID",
+    ),
+    "mrr_movements": Export(
+        """SELECT month AS "Month", currency AS "Currency", mrr_start AS "MRR Start", new AS "New",
+                  reactivation AS "Reactivation", expansion AS "Expansion", contraction AS "Contraction",
+                  churn AS "Churn", mrr_end AS "MRR End", customers_start AS "Customers Start",
+                  customers_end AS "Customers End", churned_customers AS "Churned Customers",
+                  is_complete AS "Is Complete"
+           FROM mrr_monthly""",
+        money={
+            c: "Currency"
+            for c in ("MRR Start", "New", "Reactivation", "Expansion", "Contraction", "Churn", "MRR End")
+        },
+        when="Month",
+        monthly=True,
+    ),
+    "revenue_monthly": Export(
+        """SELECT month AS "Month", currency AS "Currency", gross_volume AS "Gross Volume", refunds AS "Refunds",
+                  disputes_lost AS "Disputes Lost", net_volume AS "Net Volume", succeeded_payments AS "Succeeded Payments",
+                  is_complete AS "Is Complete"
            FROM revenue_monthly""",
-        {
-            "month": "Month",
-            "currency": "Currency",
-            "gross_volume": "Gross Volume",
-            "refunds": "Refunds",
-            "disputes_lost": "Disputes Lost",
-            "net_volume": "Net Volume",
-            "succeeded_payments": "Succeeded Payments",
-        },
-        ("gross_volume", "refunds", "disputes_lost", "net_volume"),
+        money={c: "Currency" for c in ("Gross Volume", "Refunds", "Disputes Lost", "Net Volume")},
+        when="Month",
+        monthly=True,
     ),
 }
+
+
+def q(title: str) -> str:
+    """A column title as a SQL identifier."""
+    return '"' + title.replace('"', '""') + '"'
 
 
 def select(
@@ -168,65 +278,24 @@ def select(
     timezone: str,
     products: list[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The SQL and parameters for one export: the whole filtered set, oldest first. Dates are local
-    days in the business time zone, both inclusive."""
-    sql, _, _ = EXPORTS[what]
-    time_column = "month" if what in BY_MONTH else "created_at"
+    """The SQL and parameters of one report over the filters: local days in the business time zone,
+    both inclusive (a monthly report keeps the months that start inside the period, its first
+    month's included); the currency and products where the report has them. Oldest first."""
+    export = EXPORTS[what]
+    first, last = start or date(1, 1, 1), end or date(9999, 12, 31)
+    sql, params = export.sql, {"timezone": timezone, "first": first, "last": last}
     where: list[str] = []
-    params: dict[str, Any] = {}
-    if time_column == "month":
-        if start:
-            where.append("month >= date_trunc('month', $start::DATE)")
-            params["start"] = start
-        if end:
-            where.append("month <= $end::DATE")
-            params["end"] = end
-    else:
-        if start:
-            where.append("timezone($timezone, created_at)::DATE >= $start::DATE")
-            params.update(timezone=timezone, start=start)
-        if end:
-            where.append("timezone($timezone, created_at)::DATE <= $end::DATE")
-            params.update(timezone=timezone, end=end)
-    if currency and what not in WITHOUT_CURRENCY:
-        where.append("currency = $currency")
+    if export.when and export.monthly:
+        where.append(f"{q(export.when)} BETWEEN date_trunc('month', $first::DATE) AND $last::DATE")
+    elif export.when:
+        where.append(f"timezone($timezone, {q(export.when)})::DATE BETWEEN $first::DATE AND $last::DATE")
+    if currency and export.currency:
+        where.append(f"{q(export.currency)} = $currency")
         params["currency"] = currency
-    if products and what in WITH_PRODUCT:
-        where.append("list_contains($products::VARCHAR[], product_id)")
+    if products and export.product:
+        where.append(f"list_contains($products::VARCHAR[], {q(export.product)})")
         params["products"] = list(products)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f"SELECT * FROM ({sql}){clause} ORDER BY {time_column}, 1", params
-
-
-def frame(what: str, rows: pd.DataFrame, timezone: str) -> pd.DataFrame:
-    """Rows of `select` as the export: formatted money, zoned timestamps, neutralised text, named columns."""
-    _, names, money = EXPORTS[what]
-    out = pd.DataFrame(index=rows.index)
-    for column, title in names.items():
-        values = rows[column]
-        if column in money:
-            out[title] = [major(v, c) for v, c in zip(values, rows["currency"], strict=True)]
-        elif isinstance(values.dtype, pd.DatetimeTZDtype):
-            out[title] = values.dt.tz_convert(timezone).map(lambda t: None if pd.isna(t) else t.isoformat())
-        elif values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-            out[title] = neutralise(values)
-        else:
-            out[title] = values
-    return out
-
-
-def to_csv(export: pd.DataFrame) -> bytes:
-    return export.to_csv(index=False).encode("utf-8-sig")  # the BOM makes spreadsheets read UTF-8
-
-
-def build(
-    what: str,
-    reader: Reader,
-    start: date | None = None,
-    end: date | None = None,
-    currency: str | None = None,
-    timezone: str = "UTC",
-    products: list[str] | None = None,
-) -> bytes:
-    sql, params = select(what, start, end, currency, timezone, products)
-    return to_csv(frame(what, reader(sql, params), timezone))
+    order = ", ".join(q(c) for c in (export.when, export.currency) if c) or "1"
+    used = {k: v for k, v in params.items() if f"${k}" in sql + clause}
+    return f"SELECT * FROM ({sql}){clause} ORDER BY {order}, 1", used

@@ -196,94 +196,75 @@ def test_formula_injection_is_neutralised_under_pandas_string_dtypes(reliability
     )
 
 
-def test_exports_are_the_whole_filtered_set_with_bom_and_zones(warehouse):
-    import duckdb
+def test_exports_are_the_whole_filtered_set_with_bom_and_utc_times(warehouse, tmp_path):
+    from core import published
+    from reports import writers
 
-    con = duckdb.connect(str(warehouse), read_only=True)
-
-    def reader(sql, params):
-        return con.execute(sql, params).fetchdf()
-
-    body = exports.build("payments", reader, date(2026, 1, 1), date(2026, 3, 31), "USD", "Europe/Berlin")
+    out = tmp_path / "p.csv"
+    with published.connect(warehouse) as con:
+        rows = writers.write(
+            con, "payments", "csv", out, date(2026, 1, 1), date(2026, 3, 31), "USD", "Europe/Berlin"
+        )
+        expected = con.execute(
+            "SELECT count(*) FROM payments WHERE currency = 'USD' "
+            "AND timezone('Europe/Berlin', created_at)::DATE BETWEEN '2026-01-01' AND '2026-03-31'"
+        ).fetchall()[0][0]
+        jpy = tmp_path / "jpy.csv"
+        writers.write(con, "payments", "csv", jpy, None, None, "JPY", "UTC")
+    body = out.read_bytes()
     assert body.startswith(b"\xef\xbb\xbf")
-    frame = pd.read_csv(pd.io.common.BytesIO(body), encoding="utf-8-sig", dtype=str)
-    expected = con.execute(
-        "SELECT count(*) FROM payments WHERE currency = 'USD' "
-        "AND timezone('Europe/Berlin', created_at)::DATE BETWEEN '2026-01-01' AND '2026-03-31'"
-    ).fetchall()[0][0]
-    assert (
-        len(frame) == expected == 20
-    )  # every USD payment of the fixture: A 4, B 1, C 5, D 4, G 1, H 2, T 1, pP, pU
-    assert list(frame.columns[:7]) == [
+    frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    # every USD payment of the fixture: A 4, B 1, C 5, D 4, G 1, H 2, T 1, pP, pU
+    assert len(frame) == rows == expected == 20
+    assert list(frame.columns[:9]) == [
         "Payment ID",
         "Created At",
         "Customer ID",
-        "Customer Email",
         "Customer Name",
+        "Customer Email",
+        "Billing Country",
         "Amount",
+        "Tax",
         "Currency",
     ]
     b1 = frame[frame["Payment ID"] == "pB1"].iloc[0]
-    assert (
-        b1["Amount"] == "140.00" and b1["Tax"] == "20.00" and b1["Created At"] == "2026-02-10T01:00:00+01:00"
-    )
-    jpy = exports.build("payments", reader, None, None, "JPY", "UTC").decode("utf-8-sig")
-    assert ",30.00," not in jpy and ",3000,JPY," in jpy
-    con.close()
+    # 2026-02-10 01:00 in Berlin, written in UTC as Dodo writes times
+    assert (b1["Amount"], b1["Tax"], b1["Created At"]) == ("140.00", "20.00", "2026-02-10 00:00:00.000000")
+    assert {len(t) for t in frame["Created At"]} == {26}  # one format for the whole column
+    text = jpy.read_text(encoding="utf-8-sig")
+    assert ",30.00," not in text and ",3000," in text and ",JPY," in text
 
 
 def test_the_export_command_writes_the_same_file(warehouse, tmp_path, capsys):
-    import duckdb
-
     import dodo_cli
+    from core import published
+    from reports import writers
 
     out = tmp_path / "payments.csv"
-    code = dodo_cli.main(
-        [
-            "export",
-            "--what",
-            "payments",
-            "--currency",
-            "USD",
-            "--from",
-            "2026-02-01",
-            "--to",
-            "2026-02-28",
-            "--out",
-            str(out),
-            "--warehouse",
-            str(warehouse),
-        ]
-    )
-    assert code == 0 and "Wrote" in capsys.readouterr().out
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        expected = exports.build(
-            "payments",
-            lambda sql, p: con.execute(sql, p).fetchdf(),
-            date(2026, 2, 1),
-            date(2026, 2, 28),
-            "USD",
-            "UTC",
+    args = [
+        "export",
+        "--what",
+        "payments",
+        "--currency",
+        "usd",
+        "--out",
+        str(out),
+        "--warehouse",
+        str(warehouse),
+    ]
+    code = dodo_cli.main([*args, "--from", "2026-02-01", "--to", "2026-02-28"])
+    said = capsys.readouterr().out
+    assert code == 0 and "(6 rows; times in UTC" in said  # pA2 pB1 pC1b pC2b pD3 pT0, "usd" matched to USD
+    with published.connect(warehouse) as con:
+        writers.write(
+            con, "payments", "csv", tmp_path / "same.csv", date(2026, 2, 1), date(2026, 2, 28), "USD", "UTC"
         )
-    assert (
-        out.read_bytes() == expected and expected.count(b"\n") == 1 + 6
-    )  # header + pA2 pB1 pC1b pC2b pD3 pT0
-    assert (
-        dodo_cli.main(
-            [
-                "export",
-                "--what",
-                "payments",
-                "--from",
-                "soon",
-                "--out",
-                str(out),
-                "--warehouse",
-                str(warehouse),
-            ]
-        )
-        == 2
-    )
+    assert out.read_bytes() == (tmp_path / "same.csv").read_bytes() and out.read_bytes().count(b"\n") == 1 + 6
+    good = out.read_bytes()
+    for bad in (["--from", "soon"], ["--from", "2026-03-01", "--to", "2026-02-01"], ["--currency", "XYZ"]):
+        assert dodo_cli.main([*args, *bad]) == 2  # the last --currency wins
+        assert out.read_bytes() == good  # the good file stays whole
+    assert "ends (2026-02-01) before it starts" in capsys.readouterr().err
 
 
 def test_a_failed_sync_after_the_published_one_shows_as_a_warning(warehouse, monkeypatch, tmp_path):
@@ -478,46 +459,27 @@ def test_the_product_filter(tmp_path, monkeypatch):
     assert metric(at, "Failed payments") == "0"  # the failures are A's and E's
 
 
-def test_exports_follow_the_product_filter(warehouse, tmp_path):
+def test_exports_follow_the_product_filter(warehouse, tmp_path, capsys):
     import dodo_cli
 
     out = tmp_path / "subs.csv"
-    assert (
-        dodo_cli.main(
-            [
-                "export",
-                "--what",
-                "subscriptions",
-                "--product",
-                "pdt_nothing",
-                "--out",
-                str(out),
-                "--warehouse",
-                str(warehouse),
-            ]
-        )
-        == 0
-    )
-    assert out.read_bytes().count(b"\n") == 1  # the header only
-    assert (
-        dodo_cli.main(
-            [
-                "export",
-                "--what",
-                "payments",
-                "--product",
-                "pdt_x",
-                "--currency",
-                "EUR",
-                "--out",
-                str(out),
-                "--warehouse",
-                str(warehouse),
-            ]
-        )
-        == 0
-    )
-    assert out.read_bytes().count(b"\n") == 1 + 2  # E's two payments, both on plan pdt_x
+    args = ["export", "--what", "subscriptions", "--out", str(out), "--warehouse", str(warehouse)]
+    assert dodo_cli.main([*args, "--product", "pdt_nothing"]) == 2  # no such product: said, no file
+    assert "no product 'pdt_nothing'" in capsys.readouterr().err and not out.exists()
+    payments = [
+        "export",
+        "--what",
+        "payments",
+        "--currency",
+        "EUR",
+        "--out",
+        str(out),
+        "--warehouse",
+        str(warehouse),
+    ]
+    assert dodo_cli.main([*payments, "--product", "pdt_x"]) == 0
+    assert "(2 rows;" in capsys.readouterr().out  # E's two payments, both on plan pdt_x
+    assert out.read_bytes().count(b"\n") == 1 + 2
 
 
 def test_the_records_behind_the_other_charts(warehouse):

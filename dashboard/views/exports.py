@@ -1,22 +1,44 @@
+import io
+
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, ui
-from reports import exports
+from reports import exports, writers
+
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
+LABEL = {"csv": "CSV (spreadsheets)", "xlsx": "Excel workbook", "parquet": "Parquet (data tools)"}
 
 filters, _ = ui.header("Exports")
 cur, start, end = filters.currency, filters.start, filters.end
+what = st.selectbox("Report", list(exports.EXPORTS), format_func=lambda w: w.replace("_", " ").capitalize())
+fmt = st.radio("Format", writers.FORMATS, format_func=LABEL.get, horizontal=True)
+export = exports.EXPORTS[what]
+scope = f"{cur}, " if export.currency else "every currency, "
 st.caption(
-    f"CSV for finance: the whole filtered set ({cur}, {start or 'all time'} to {end}, days in "
-    f"{filters.timezone}), amounts in major units with each currency's decimals, UTF-8 with a BOM."
+    f"The whole filtered set ({scope}{start or 'all time'} to {end}, days in {filters.timezone}). Dodo's "
+    "own report columns come first, in Dodo's names and order. Amounts in major units with each "
+    "currency's decimals, next to their currency; times in UTC."
 )
-what = st.selectbox("Export", list(exports.EXPORTS), format_func=lambda w: w.replace("_", " ").capitalize())
-body = data.export_csv(what, filters)
-if filters.products and what not in exports.WITH_PRODUCT:
-    st.caption("This export has no product: the product filter does not apply to it.")
+if filters.products and not export.product:
+    st.caption("This report has no product: the product filter does not apply to it.")
+body, rows = data.export_file(what, fmt, filters)
+csv = data.export_file(what, "csv", filters)[0]
+st.caption(f"{rows:,} rows. The first {min(rows, 20)}:")
+preview = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig", dtype=str, keep_default_na=False, nrows=20)
+st.dataframe(preview, hide_index=True)
 st.download_button(
-    f"Download {what}.csv", body, file_name=f"{what}-{cur}-{start or 'all'}-{end}.csv", mime="text/csv"
+    f"Download {what}.{fmt}",
+    body,
+    file_name=f"{what}-{cur if export.currency else 'all'}-{start or 'all'}-{end}.{fmt}",
+    mime=MIME[fmt],
 )
 st.caption(
     "The same files from cron: `dodo-analytics export --what payments --from 2026-01-01 --to 2026-01-31 "
-    "--out payments.csv`"
+    "--format xlsx --out payments.xlsx`; every table for a data warehouse: `dodo-analytics export "
+    "--what all --format parquet --out DIR`"
 )
