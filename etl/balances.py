@@ -100,9 +100,10 @@ STATEMENTS = [
        FROM payouts p FULL JOIN marks m USING (payout_id) LEFT JOIN settled s USING (payout_id)
        ORDER BY created_at, payout_id""",
     # The month-end close per currency and local month, from the first month with an entry to now's:
-    # opening + the columns = closing, where opening and closing are the ledger's own balances and
-    # `break` is what the entries leave unexplained (zero when the ledger is whole). A month without
-    # entries carries the balance over.
+    # opening + the columns = closing, where opening and closing are the ledger's own balances.
+    # `break` is what the entries leave unexplained from the month before's closing balance (or, in
+    # the first month, the opening one): zero when the ledger is whole, the missing amount in the month
+    # it is missing from otherwise. A month without entries carries the balance over.
     f"""CREATE OR REPLACE TABLE month_end_close AS
        WITH moved AS (
            SELECT date_trunc('month', local_day)::DATE AS month, currency, count(*) AS entries,
@@ -122,7 +123,9 @@ STATEMENTS = [
            FROM months LEFT JOIN moved USING (month, currency)
            WINDOW before AS (PARTITION BY currency ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
                   upto AS (PARTITION BY currency ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
-       SELECT *, (closing_balance - opening_balance - ({" + ".join(COLUMNS)}))::HUGEINT AS break, {MONTH_ENDED} AS is_complete
+       SELECT *, (closing_balance - coalesce(lag(closing_balance) OVER (PARTITION BY currency ORDER BY month),
+                                             opening_balance) - ({" + ".join(COLUMNS)}))::HUGEINT AS break,
+              {MONTH_ENDED} AS is_complete
        FROM grid ORDER BY currency, month""",
     # the same columns over every currency, in US dollars at Dodo's rate (each entry's
     # usd_equivalent_amount): the one place currencies are added up, and never at a rate of ours
