@@ -13,6 +13,7 @@ pages = [
     st.Page("views/revenue.py", title="Revenue"),
     st.Page("views/subscriptions.py", title="Subscriptions & churn"),
     st.Page("views/failures.py", title="Failures"),
+    st.Page("views/payouts.py", title="Payouts & balance"),
     st.Page("views/records.py", title="Records"),
     st.Page("views/exports.py", title="Exports"),
 ]

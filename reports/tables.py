@@ -10,7 +10,10 @@ from reports.money import exponent
 # columns that hold money in minor units (MRR columns are fractions of minor units)
 MONEY = frozenset(
     "total_amount amount mrr mrr_at_start mrr_at_end churned_mrr mrr_at_month_end starting_mrr "
-    "recovered_amount recurring_pre_tax_amount gross_volume net_volume refunds disputes_lost tax".split()
+    "recovered_amount recurring_pre_tax_amount gross_volume net_volume refunds disputes_lost tax "
+    # the ledger's (Payouts & balance)
+    "balance opening_balance closing_balance payments fees fee tax_reversals disputes adjustments payouts "
+    "settled difference break".split()
 )
 WORDS = {"id": "ID", "ids": "IDs", "mrr": "MRR"}
 

@@ -25,6 +25,7 @@ PAGES = [
     "views/failures.py",
     "views/records.py",
     "views/exports.py",
+    "views/payouts.py",
 ]
 
 

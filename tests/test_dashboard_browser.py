@@ -244,3 +244,26 @@ def test_downloads_and_metrics_need_the_password(warehouse, tmp_path, reliabilit
         3,
         "the file goes to the first only (403 for the other); the metrics are not served (404)",
     )
+
+
+def test_a_payout_lists_the_entries_it_settles(tmp_path):
+    """The Payouts & balance page of the finance business (helpers.FINANCE_LEDGER): clicking March 1's
+    USD payout lists the six entries of rU1 and pU3 it settled."""
+    from playwright.sync_api import sync_playwright
+
+    from helpers import publish_finance
+
+    path = tmp_path / "finance.duckdb"
+    publish_finance(path)
+    with Dashboard(path, port=free_port()) as dashboard, sync_playwright() as p:
+        browser, page = open_browser(p)
+        page.goto(dashboard.url)
+        page.get_by_text("Gross volume").first.wait_for(timeout=30_000)
+        page.get_by_role("link", name="Payouts & balance").click()
+        page.get_by_text("Payouts not tying out").first.wait_for(timeout=30_000)
+        page.locator(".js-plotly-plot", has_text="Payouts").first.wait_for(timeout=30_000)
+        click(page, "Payouts", 0, "2026-03-01")
+        assert listed(page, "2026-03-01", "Entry ID") == ["e10", "e11", "e12", "e13", "e14", "e9"]
+        page.screenshot(path=str(tmp_path / "payouts.png"), full_page=True)
+        assert "Traceback" not in page.inner_text("body")
+        browser.close()

@@ -1,124 +1,26 @@
 """Finance's reports on a business small enough to work out by hand: two currencies, three payouts
 (one whose list amount the ledger does not cover), a refund, a lost dispute, an adjustment, and a
-March still running at data_through. Every figure below is computed in the comments next to it."""
+March still running at data_through: helpers.FINANCE_LEDGER, each entry's effect worked out in its
+comments. Every figure below is computed in the comments next to it."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 import dodo_cli
-from core.published import work_path
 from etl import metrics
-from etl import warehouse as wh
-from helpers import add_pay, ts
+from helpers import FINANCE_THROUGH, publish_finance
 
-THROUGH = datetime(2026, 3, 15, tzinfo=UTC)  # March is partial
-
-# (id, when, amount, currency, event, credit, reference, payout set by Dodo)
-# USD: pU1 110.00 (tax 10.00, fee 4.80) and pU2 55.00 (tax 5.00, fee 2.60) in January, paid out by yU1
-# on Feb 1 (balance 142.60: 141.89 out, fee 0.71). rU1 refunds pU2 on Feb 5 (55.00 out, 5.00 tax
-# back, fee 0.40); pU3 220.00 (tax 20.00, fee 9.20) on Feb 10; yU2 on Mar 1 takes 140.40 (139.70 out,
-# fee 0.70). pU4 33.00 (tax 3.00, fee 1.72) on Mar 10 is not paid out yet.
-# EUR: pE1 100.00 (no tax, fee 4.40) on Jan 15; dE1 disputes it on Jan 25 (100.00 out, fee 15.00) and
-# is lost; no payout on Feb 1 (balance -19.40); pE2 200.00 (fee 8.40) on Feb 20; yE1 on Mar 1 takes
-# 172.20 (171.34 out, fee 0.86), but the payout list says 171.00; an adjustment of 5.00 in on Mar 12.
-LEDGER = [
-    ("e1", "2026-01-10 00:10", 11000, "USD", "payment", True, "pU1", "yU1"),
-    ("e2", "2026-01-10 00:10", 1000, "USD", "tax", False, "pU1", "yU1"),
-    ("e3", "2026-01-10 00:10", 480, "USD", "payment_fees", False, "pU1", "yU1"),
-    ("e4", "2026-01-20 00:10", 5500, "USD", "payment", True, "pU2", "yU1"),
-    ("e5", "2026-01-20 00:10", 500, "USD", "tax", False, "pU2", "yU1"),
-    ("e6", "2026-01-20 00:10", 260, "USD", "payment_fees", False, "pU2", "yU1"),
-    ("e7", "2026-02-01 06:00", 14189, "USD", "payout", False, "yU1", "yU1"),
-    ("e8", "2026-02-01 06:00", 71, "USD", "payout_fees", False, "yU1", "yU1"),
-    # read before their payout was made: no payout id, settled by the next payout entry
-    ("e9", "2026-02-05 00:00", 5500, "USD", "refund", False, "rU1", None),
-    ("e10", "2026-02-05 00:00", 500, "USD", "tax_reversal", True, "rU1", None),
-    ("e11", "2026-02-05 00:00", 40, "USD", "refund_fees", False, "rU1", None),
-    ("e12", "2026-02-10 00:10", 22000, "USD", "payment", True, "pU3", None),
-    ("e13", "2026-02-10 00:10", 2000, "USD", "tax", False, "pU3", None),
-    ("e14", "2026-02-10 00:10", 920, "USD", "payment_fees", False, "pU3", None),
-    ("e15", "2026-03-01 06:00", 13970, "USD", "payout", False, "yU2", None),
-    ("e16", "2026-03-01 06:00", 70, "USD", "payout_fees", False, "yU2", None),
-    ("e17", "2026-03-10 00:10", 3300, "USD", "payment", True, "pU4", None),
-    ("e18", "2026-03-10 00:10", 300, "USD", "tax", False, "pU4", None),
-    ("e19", "2026-03-10 00:10", 172, "USD", "payment_fees", False, "pU4", None),
-    ("f1", "2026-01-15 00:10", 10000, "EUR", "payment", True, "pE1", None),
-    ("f2", "2026-01-15 00:10", 440, "EUR", "payment_fees", False, "pE1", None),
-    ("f3", "2026-01-25 00:00", 10000, "EUR", "dispute", False, "dE1", None),
-    ("f4", "2026-01-25 00:00", 1500, "EUR", "dispute_fees", False, "dE1", None),
-    ("f5", "2026-02-20 00:10", 20000, "EUR", "payment", True, "pE2", None),
-    ("f6", "2026-02-20 00:10", 840, "EUR", "payment_fees", False, "pE2", None),
-    ("f7", "2026-03-01 06:00", 17134, "EUR", "payout", False, "yE1", None),
-    ("f8", "2026-03-01 06:00", 86, "EUR", "payout_fees", False, "yE1", None),
-    ("f9", "2026-03-12 00:00", 500, "EUR", "adjustment", True, "adj1", None),
-]
-EUR_IN_USD = 1.1  # Dodo's rate in this business: usd_equivalent_amount = round(amount * 1.1)
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     path = tmp_path_factory.mktemp("finance") / "w.duckdb"
-    con = wh.open_work(path)
-    for pay, when, total, currency, customer in [
-        ("pU1", "2026-01-10", 11000, "USD", "cA"),
-        ("pU2", "2026-01-20", 5500, "USD", "cA"),
-        ("pU3", "2026-02-10", 22000, "USD", "cB"),
-        ("pU4", "2026-03-10", 3300, "USD", "cB"),
-        ("pE1", "2026-01-15", 10000, "EUR", "cC"),
-        ("pE2", "2026-02-20", 20000, "EUR", "cC"),
-    ]:
-        add_pay(con, pay, when, total, currency, customer, detail=False)  # tax from the ledger only
-    add_pay(con, "pF", "2026-02-11", 900, "USD", "cB", status="failed", detail=False)
-    con.execute(
-        "INSERT INTO customers (customer_id, created_at, name, email) VALUES "
-        "('cA', '2026-01-01', 'Ann', 'ann@example.com'), ('cB', '2026-01-01', 'Bob', 'bob@example.com'), "
-        "('cC', '2026-01-01', '=Carla', 'carla@example.com'), ('cD', '2026-01-01', 'Dee', 'dee@example.com')"
-    )
-    con.execute(
-        "INSERT INTO refunds (refund_id, payment_id, created_at, status, amount, currency, is_partial) "
-        "VALUES ('rU1', 'pU2', ?, 'succeeded', 5500, 'USD', false)",
-        [ts("2026-02-05")],
-    )
-    con.execute(
-        "INSERT INTO disputes (dispute_id, payment_id, created_at, amount, currency, dispute_status) "
-        "VALUES ('dE1', 'pE1', ?, 10000, 'EUR', 'dispute_lost')",
-        [ts("2026-01-25")],
-    )
-    balance: dict[str, int] = {}
-    for entry_id, when, amount, currency, event, credit, ref, payout in LEDGER:
-        before = balance.get(currency, 0)
-        balance[currency] = before + (amount if credit else -amount)
-        usd = amount if currency == "USD" else round(amount * EUR_IN_USD)
-        con.execute(
-            "INSERT INTO ledger_entries (id, created_at, amount, currency, event_type, is_credit, "
-            "usd_equivalent_amount, before_balance, after_balance, reference_object_id, payout_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                entry_id,
-                ts(when),
-                amount,
-                currency,
-                event,
-                credit,
-                usd,
-                before,
-                balance[currency],
-                ref,
-                payout,
-            ],
-        )
-    con.execute(
-        "INSERT INTO payouts (payout_id, created_at, amount, currency, fee, status) VALUES "
-        "('yU1', ?, 14189, 'USD', 71, 'success'), ('yU2', ?, 13970, 'USD', 70, 'success'), "
-        "('yE1', ?, 17100, 'EUR', 86, 'in_progress')",
-        [ts("2026-02-01 06:00"), ts("2026-03-01 06:00"), ts("2026-03-01 06:00")],
-    )
-    metrics.rebuild(con, "UTC", 30, 30, THROUGH)
-    con.close()
-    work_path(path).rename(path)
+    publish_finance(path)
     return path
 
 
@@ -165,7 +67,7 @@ def test_a_close_that_does_not_tie_names_the_month_and_currency(published, tmp_p
     broken.write_bytes(published.read_bytes())
     with duckdb.connect(str(broken)) as con:
         con.execute("DELETE FROM ledger_entries WHERE id = 'f5'")
-        metrics.rebuild(con, "UTC", 30, 30, THROUGH)
+        metrics.rebuild(con, "UTC", 30, 30, FINANCE_THROUGH)
         breaks = con.execute(
             "SELECT month::VARCHAR, currency, break FROM month_end_close WHERE break <> 0"
         ).fetchall()
@@ -357,3 +259,22 @@ def test_xlsx_cells_are_typed_with_each_currencys_decimals(published, tmp_path):
     first = sheet.cell(row=2, column=amount)
     assert isinstance(first.value, int | float) and first.number_format == "0.00"
     assert isinstance(sheet.cell(row=2, column=created).value, datetime)
+
+
+def test_the_payouts_page_shows_the_balance_payouts_and_tie_outs(published, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(published))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.sidebar.selectbox(key="currency").set_value("USD")
+    at.sidebar.selectbox(key="preset").set_value("All time")
+    at.run()
+    at.switch_page("views/payouts.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Balance at the period's end"] == "28.28 USD"  # after pU4 on Mar 10
+    assert cards["Paid out"] == "281.59 USD"  # yU1 141.89 + yU2 139.70
+    # and EUR's 171.34 at Dodo's rate, 188.47: 141.89 + 139.70 + 188.47
+    assert cards["Paid out, every currency"] == "470.06 USD"
+    assert cards["Payouts not tying out"] == "1 of 3"  # yE1, 0.34 short

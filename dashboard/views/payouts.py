@@ -1,0 +1,44 @@
+import streamlit as st
+
+from dashboard import data, figures, ui
+from reports import payouts
+from reports.exports import USD_EQUIVALENT
+from reports.money import money
+
+filters, status = ui.header("Payouts & balance")
+cur = filters.currency
+balance = data.query(payouts.BALANCE, filters.params())
+rows = data.rows(payouts.PAYOUTS, filters)
+usd = data.query(payouts.PAID_OUT_USD, filters.params()).iloc[0]
+c = st.columns(4)
+c[0].metric(
+    "Balance at the period's end",
+    money(balance["balance"].iloc[-1], cur) if len(balance) else "no entries",
+    help="The ledger's own balance after its last entry of the period, in this currency.",
+)
+c[1].metric("Paid out", money(rows["amount"].sum(), cur), help=f"{len(rows):,} payouts in {cur}.")
+c[2].metric(
+    "Paid out, every currency",
+    money(usd["usd"], "USD"),
+    help=f"{USD_EQUIVALENT}: each payout's usd_equivalent_amount in the ledger; never a rate of ours.",
+)
+c[3].metric(
+    "Payouts not tying out",
+    f"{int(usd['not_tying']):,} of {int(usd['payouts']):,}",
+    help="A payout ties out when the ledger entries it settles add up to its amount and fee.",
+)
+st.plotly_chart(figures.lines(balance, "day", {"balance": "Balance"}, cur, "Balance by day (ledger)"))
+chart = figures.bars(
+    rows, "day", {"amount": "Paid out", "difference": "Not covered by entries"}, cur, "Payouts"
+)
+ui.chart(chart, "payouts", payouts.PAYOUTS, filters)
+st.subheader("Each payout's tie-out")
+st.caption("Settled: the ledger entries the payout settles, which equal its amount and fee when it ties out.")
+ui.table(rows.drop(columns=["day"]), cur)
+st.subheader("Month-end close")
+st.caption(
+    f"Per month in {filters.timezone}: the opening balance plus each column is the closing balance, both as "
+    "the ledger states them; a break is what the entries leave unexplained. All currencies, and in "
+    f"{USD_EQUIVALENT}: `dodo-analytics export --what close`."
+)
+ui.table(data.query(payouts.CLOSE, filters.params()), cur)
