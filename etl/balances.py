@@ -1,5 +1,5 @@
 """The balance ledger as finance reads it: every entry with its category and the payout that settled
-it, the balance by day, each payout's tie-out, and the month-end close (docs/metrics.md §8). Rebuilt
+it, the balance by day, each payout's tie-out, and the month-end close (docs/metrics.md §10). Rebuilt
 with the metric tables, from the same parameters.
 
 A break (entries that do not add up to the ledger's own balances, a payout its entries do not cover)

@@ -1,6 +1,6 @@
 """The Payouts & balance page's queries: the balance by day as the ledger states it, the payouts with
 their tie-out, the month-end close, and the ledger entries (with their payments) behind a clicked
-payout. Tables of etl/balances.py; docs/metrics.md §8."""
+payout. Tables of etl/balances.py; docs/metrics.md §10."""
 
 from reports.query import Chart
 
