@@ -278,3 +278,58 @@ def test_the_payouts_page_shows_the_balance_payouts_and_tie_outs(published, monk
     # and EUR's 171.34 at Dodo's rate, 188.47: 141.89 + 139.70 + 188.47
     assert cards["Paid out, every currency"] == "470.06 USD"
     assert cards["Payouts not tying out"] == "1 of 3"  # yE1, 0.34 short
+
+
+def test_an_export_never_follows_a_link_nor_leaves_half_a_file(published, tmp_path, capsys):
+    target = tmp_path / "elsewhere.csv"
+    target.write_text("not yours\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    args = ["export", "--what", "payments", "--warehouse", str(published)]
+    assert dodo_cli.main([*args, "--out", str(link)]) == 2
+    assert "symbolic link" in capsys.readouterr().err and target.read_text() == "not yours\n"
+    good = export(published, tmp_path, "payments")
+    before = good.read_bytes()
+    old = tmp_path / "old.duckdb"  # a warehouse published before the ledger's tables existed
+    old.write_bytes(published.read_bytes())
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE ledger_lines")
+    assert dodo_cli.main(["export", "--what", "payments", "--out", str(good), "--warehouse", str(old)]) == 1
+    assert "run `dodo-analytics sync`" in capsys.readouterr().err
+    assert (
+        good.read_bytes() == before
+        and sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name) == []
+    )
+
+
+def test_every_table_as_parquet_reads_back_whole(published, tmp_path, capsys):
+    out = tmp_path / "tables"
+    assert (
+        dodo_cli.main(
+            [
+                "export",
+                "--what",
+                "all",
+                "--format",
+                "parquet",
+                "--out",
+                str(out),
+                "--warehouse",
+                str(published),
+            ]
+        )
+        == 0
+    )
+    assert "as Parquet under" in capsys.readouterr().out
+    with duckdb.connect() as con, duckdb.connect(str(published), read_only=True) as source:
+        for (table,) in source.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall():
+            assert (
+                con.execute(f"SELECT count(*) FROM '{out / table}.parquet'").fetchone()
+                == source.execute(f"SELECT count(*) FROM {table}").fetchone()
+            ), table
+        close = con.execute(
+            f"SELECT sum(payments) FROM '{out}/month_end_close.parquet' WHERE currency = 'USD'"
+        )
+        assert close.fetchone() == (41800,)  # exact: 128-bit sums as DECIMAL(38,0), not a DOUBLE
+    assert dodo_cli.main(["export", "--what", "all", "--out", str(out), "--warehouse", str(published)]) == 2
+    assert "add --format parquet" in capsys.readouterr().err
