@@ -21,6 +21,7 @@ PAGES = {
     "Revenue": "views/revenue.py",
     "Subscriptions & churn": "views/subscriptions.py",
     "Failures": "views/failures.py",
+    "Payouts & balance": "views/payouts.py",
     "Records": "views/records.py",
     "Exports": "views/exports.py",
 }

@@ -60,8 +60,25 @@ def main() -> int:
                 size = out.stat().st_size / 2**20
                 print(f"  {what:<16} {fmt:<8} {rows:>10,} rows {seconds:6.2f} s {size:8.1f} MB")
         print(f"  slowest report: {worst:.2f} s")
-        seconds, _ = timed(args.runs, lambda: writers.write(con, "close", "xlsx", Path(tmp) / "c.xlsx"))
-        print(f"  close            xlsx     {seconds:6.2f} s")
+        ties, payouts, breaks, months = con.execute(
+            "SELECT (SELECT count(*) FILTER (difference = 0) FROM payout_tieout), (SELECT count(*) FROM payout_tieout), "
+            "(SELECT count(*) FILTER (break <> 0) FROM month_end_close), (SELECT count(*) FROM month_end_close)"
+        ).fetchall()[0]
+        print(f"  payouts tying out: {ties} of {payouts}; close months with a break: {breaks} of {months}")
+        for what in ("close", "refunds"):
+            out = Path(tmp) / f"{what}.xlsx"
+            seconds, rows = timed(args.runs, lambda: writers.write(con, what, "xlsx", out, timezone=timezone))
+            print(f"  {what:<16} xlsx     {rows:>10,} rows {seconds:6.2f} s ({rows / seconds:,.0f} rows/s)")
+        seconds, tables = timed(1, lambda: writers.write_tables(con, Path(tmp) / "all"))
+        parts = sum(1 for _ in (Path(tmp) / "all").rglob("*.parquet"))
+        size = sum(f.stat().st_size for f in (Path(tmp) / "all").rglob("*.parquet")) / 2**20
+        read = con.execute(
+            f"SELECT count(*) FROM read_parquet('{Path(tmp) / 'all' / 'payments'}/*/*.parquet', hive_partitioning=true)"
+        ).fetchall()[0][0]
+        print(
+            f"  every table as Parquet: {len(tables)} tables, {sum(tables.values()):,} rows, {parts} files, "
+            f"{size:,.0f} MB in {seconds:.1f} s; payments read back by month partitions: {read:,} rows"
+        )
         # the balance tables as a publish builds them, here in memory over the read-only file
         through = con.execute("SELECT data_through FROM metric_settings").fetchall()[0][0]
         con.execute("SET search_path = 'memory.main,w.main'")

@@ -28,11 +28,15 @@ SHEET_ROWS = 1_048_575  # an Excel sheet's rows, less the header
 BATCH = 10_000
 LARGE = 100_000  # a table with more rows than this is written as one file per month
 
-_codes = ", ".join  # noqa: E731 (readability of the macros below)
+
+
+def _codes(currencies: frozenset[str]) -> str:
+    return ", ".join(f"'{c}'" for c in sorted(currencies))
+
+
 MACROS = [
     f"""CREATE OR REPLACE TEMP MACRO minor_digits(c) AS
-        CASE WHEN c IN ({_codes(f"'{x}'" for x in sorted(ZERO_DECIMAL))}) THEN 0
-             WHEN c IN ({_codes(f"'{x}'" for x in sorted(THREE_DECIMAL))}) THEN 3 ELSE 2 END""",
+        CASE WHEN c IN ({_codes(ZERO_DECIMAL)}) THEN 0 WHEN c IN ({_codes(THREE_DECIMAL)}) THEN 3 ELSE 2 END""",
     "CREATE OR REPLACE TEMP MACRO minor_per_major(c) AS [1, 10, 100, 1000][minor_digits(c) + 1]::HUGEINT",
     # minor units as exact major-unit text: -5 USD -> '-0.05'
     """CREATE OR REPLACE TEMP MACRO major_text(a, c) AS
