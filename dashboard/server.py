@@ -17,7 +17,8 @@ from pathlib import Path
 
 from core.settings import LOOPBACK, Settings
 
-APP = Path(__file__).with_name("serve.py")  # app.py behind the gate
+APP = Path(__file__).with_name("app.py")  # the pages (what AppTest runs)
+LAUNCHER = Path(__file__).with_name("serve.py")  # what `streamlit run` starts: APP behind the gate
 CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
 WILDCARD = ("0.0.0.0", "::", "")  # every address of this machine
 
@@ -44,7 +45,7 @@ def streamlit_command(
     env = dict(os.environ, **(settings or {}), DODO_ANALYTICS_WAREHOUSE=str(Path(warehouse).resolve()))
     env.pop("DODO_PAYMENTS_API_KEY", None)  # the dashboard never calls the API: it does not get the key
     flags = {**options(), "--server.address": host, "--server.port": str(port)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP)]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(LAUNCHER)]
     for flag, value in flags.items():
         cmd += [flag, value]
     for name in allowed_hosts(host, Settings.from_env(env, api=False).allowed_hosts):
