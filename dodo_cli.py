@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from alerts import cli as alerts_cli
 from dashboard import cli as dashboard_cli
 from etl import cli as etl_cli
 from sandbox import cli as sandbox_cli
@@ -14,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     sandbox_cli.add_parser(sub)
     etl_cli.add_parser(sub)
     dashboard_cli.add_parsers(sub)
+    alerts_cli.add_parser(sub)
     doctor_parser = sub.add_parser(
         "doctor", help="check settings, API access per resource, the warehouse and the lock"
     )
@@ -28,7 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         return sandbox_cli.run(args)
     if args.command == "sync":
-        return etl_cli.run(args)
+        from alerts import check
+
+        if (problem := check.refused(args.warehouse)) is not None:  # a bad alerts file: before the sync
+            print(f"dodo-analytics sync: {problem}", file=sys.stderr)
+            return 2
+        return etl_cli.run(args, after=check.after_sync)
+    if args.command == "alerts":
+        return alerts_cli.run(args)
     if args.command == "doctor":
         from etl import doctor
 

@@ -54,7 +54,8 @@ def main() -> int:
             for fmt in ("csv", "parquet"):
                 out = Path(tmp) / f"{what}.{fmt}"
                 seconds, rows = timed(
-                    args.runs, lambda: writers.write(con, what, fmt, out, timezone=timezone)
+                    args.runs,
+                    lambda what=what, fmt=fmt, out=out: writers.write(con, what, fmt, out, timezone=timezone),
                 )
                 worst = max(worst, seconds)
                 size = out.stat().st_size / 2**20
@@ -67,7 +68,9 @@ def main() -> int:
         print(f"  payouts tying out: {ties} of {payouts}; close months with a break: {breaks} of {months}")
         for what in ("close", "refunds"):
             out = Path(tmp) / f"{what}.xlsx"
-            seconds, rows = timed(args.runs, lambda: writers.write(con, what, "xlsx", out, timezone=timezone))
+            seconds, rows = timed(
+                args.runs, lambda what=what, out=out: writers.write(con, what, "xlsx", out, timezone=timezone)
+            )
             print(f"  {what:<16} xlsx     {rows:>10,} rows {seconds:6.2f} s ({rows / seconds:,.0f} rows/s)")
         seconds, tables = timed(1, lambda: writers.write_tables(con, Path(tmp) / "all"))
         parts = sum(1 for _ in (Path(tmp) / "all").rglob("*.parquet"))

@@ -56,6 +56,8 @@ class Settings:
     timeout: float = 30.0  # seconds a request may take
     password_file: Path | None = None  # the dashboard's password, first line of this file
     allowed_hosts: tuple[str, ...] = ()  # Host names the dashboard answers besides loopback and --host
+    alerts_file: Path | None = None  # the alert rules, channels and digests (TOML); none: no alerts
+    dashboard_url: str = ""  # the dashboard's address as readers reach it, linked from the digests
 
     @property
     def lookback_days(self) -> dict[str, int]:
@@ -117,7 +119,10 @@ class Settings:
         }
         path = str(warehouse or "").strip() or env.get("DODO_ANALYTICS_WAREHOUSE", "").strip()
         password_file = env.get("DODO_ANALYTICS_PASSWORD_FILE", "").strip()
+        alerts_file = env.get("DODO_ANALYTICS_ALERTS_FILE", "").strip()
         return cls(
+            alerts_file=Path(alerts_file) if alerts_file else None,
+            dashboard_url=env.get("DODO_ANALYTICS_DASHBOARD_URL", "").strip(),
             password_file=Path(password_file) if password_file else None,
             allowed_hosts=tuple(env.get("DODO_ANALYTICS_ALLOWED_HOSTS", "").replace(",", " ").split()),
             api_key=Secret(key) if api else None,

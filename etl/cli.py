@@ -12,7 +12,7 @@ from core.errors import DodoError, LockHeld, SettingsError
 from core.settings import Settings
 
 from .bookkeeping import RunStatus
-from .pipeline import SyncRequest, SyncResult, run_sync
+from .pipeline import AfterRun, SyncRequest, SyncResult, run_sync
 from .resources import RESOURCES
 from .sync import Outcome
 
@@ -77,13 +77,13 @@ class Progress:
         self.stream.flush()
 
 
-def run(args: argparse.Namespace) -> int:
-    """The sync verb."""
+def run(args: argparse.Namespace, after: AfterRun | None = None) -> int:
+    """The sync verb; `after` runs on the working copy before the publish (the alerts' check)."""
     progress = Progress(sys.stderr)
     try:
         settings = Settings.from_env(warehouse=args.warehouse)
         request = request_from(args.resources, args.full_refresh, args.since)
-        result = run_sync(settings, request, progress=progress)
+        result = run_sync(settings, request, progress=progress, after=after)
     except DodoError as exc:
         return refused(exc, sys.stderr)
     return report(result, sys.stdout, sys.stderr)

@@ -60,6 +60,9 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
                 rows = con.execute(
                     "SELECT status, data_through, finished_at FROM sync_runs ORDER BY run_id DESC LIMIT 1"
                 ).fetchall()
+                waiting = _alerts_waiting(con)
+            if waiting:
+                lines.append((PROBLEM, waiting))
         except duckdb.Error as exc:
             lines.append((PROBLEM, f"{path} cannot be read ({exc}); move it away and run a full sync"))
             rows = None
@@ -97,6 +100,18 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
     if work_path(path).exists():
         lines.append((OK, f"a working copy {work_path(path).name} is there: the next sync resumes from it"))
     return lines
+
+
+def _alerts_waiting(con) -> str | None:
+    """Alerts the channels did not take yet (alerts/check.py keeps them in alert_outbox), said once."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'alert_outbox'").fetchall():
+        return None
+    n, error = con.execute(
+        "SELECT count(*), arg_max(last_error, created_at) FROM alert_outbox WHERE delivered_at IS NULL"
+    ).fetchall()[0]
+    if not n:
+        return None
+    return f"{n} alerts are waiting to be sent (last error: {error or 'not tried yet'}); the next sync tries again"
 
 
 def run(args, client_factory=DodoClient, out=print, env: Mapping[str, str] | None = None) -> int:

@@ -28,6 +28,9 @@ from .sync import Outcome, Sync
 
 # called with what the pass has done so far and the client's counters, as windows and details land
 OnProgress = Callable[[Outcome, Counter], None]
+# called on the working copy once the run's tables are final, before the publish (or after a failure,
+# with its error): the alerts' check (alerts/check.py). Its notes join the summary; it never raises.
+AfterRun = Callable[[duckdb.DuckDBPyConnection, Settings, str | None], list[str]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ def run_sync(
     *,
     client_factory: Callable[[Settings], DodoClient] = DodoClient,
     progress: OnProgress | None = None,
+    after: AfterRun | None = None,
 ) -> SyncResult:
     """One pass, published unless it failed. Raises LockHeld when another sync holds the lock and
     WarehouseError when the lock cannot even be created; any later failure is in the result (and
@@ -77,7 +81,7 @@ def run_sync(
     try:
         held = wh.lock(settings.warehouse, settings.run_deadline_minutes)
         try:
-            result = _locked(settings, request, client_factory, progress, held.taken_over)
+            result = _locked(settings, request, client_factory, progress, held.taken_over, after)
             bookkeeping.write_status(settings.warehouse, result.exit_code, result.problem)
             return result
         finally:
@@ -92,6 +96,7 @@ def _locked(
     client_factory: Callable[[Settings], DodoClient],
     progress: OnProgress | None,
     taken_over: str | None,
+    after: AfterRun | None = None,
 ) -> SyncResult:
     started = time.monotonic()
     try:
@@ -111,6 +116,8 @@ def _locked(
     error = _pass(settings, sync, request)
     if not error:
         error = _rebuild_metrics(settings, con, out)
+    if after is not None:
+        out.notes += after(con, settings, error)
     status = RunStatus.FAILED if error else (RunStatus.OK_WITH_REJECTS if out.rejected else RunStatus.OK)
     try:
         bookkeeping.finish_run(

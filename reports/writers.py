@@ -29,7 +29,6 @@ BATCH = 10_000
 LARGE = 100_000  # a table with more rows than this is written as one file per month
 
 
-
 def _codes(currencies: frozenset[str]) -> str:
     return ", ".join(f"'{c}'" for c in sorted(currencies))
 

@@ -36,6 +36,7 @@ class Harness:
             "DODO_ANALYTICS_DETAIL_BUDGET": str(budget),
         }
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
+        self.after = None  # the alerts' check, when a test switches it on
 
     async def fake_sleep(self, seconds):
         self.clock.advance(seconds)
@@ -65,7 +66,11 @@ class Harness:
             settings = Settings.from_env(self.env, warehouse=self.path)
             request = cli.request_from(resources, full_refresh, since)
             result = run_sync(
-                settings, request, client_factory=self.client, progress=cli.Progress(self.stderr)
+                settings,
+                request,
+                client_factory=self.client,
+                progress=cli.Progress(self.stderr),
+                after=self.after,
             )
         except DodoError as exc:
             return cli.refused(exc, self.stderr)

@@ -1,0 +1,1 @@
+"""Alerts and digests after each sync (docs/alerts.md)."""
