@@ -49,6 +49,7 @@ TESTS = [
     "tests/test_dashboard_browser.py::test_an_api_error_is_shown_as_text_not_as_markdown",
     "tests/test_dashboard_browser.py::test_a_page_under_another_host_name_gets_no_data",
     "tests/test_dashboard_browser.py::test_downloads_and_metrics_need_the_password",
+    "tests/test_alerts.py",
     "tests/test_dashboard.py::test_record_tables_show_major_units_readable_headers_and_blanks",
     "tests/test_pager.py::test_instants_are_rfc3339_with_four_digit_years",
     "tests/test_client.py::test_an_unverifiable_certificate_is_said_at_once_not_retried_as_an_outage",
