@@ -25,3 +25,6 @@ PAID_OUT_USD = """SELECT coalesce(sum(amount_usd), 0) AS usd, count(*) AS payout
 CLOSE = """SELECT month, opening_balance, payments, tax, fees, refunds, tax_reversals, disputes, adjustments,
     payouts, closing_balance, break, is_complete FROM month_end_close
     WHERE currency = $currency AND month BETWEEN date_trunc('month', $start::DATE) AND $end ORDER BY month"""
+# every month and currency whose close does not tie to the ledger's own balances
+BREAKS = """SELECT strftime(month, '%Y-%m') AS month, currency, break FROM month_end_close WHERE break <> 0
+    ORDER BY month, currency"""

@@ -299,3 +299,27 @@ def test_secrets_never_reach_output_files_or_the_warehouse(tmp_path, channels_up
     assert token not in said.encode()
     for file in h.path.parent.iterdir():
         assert token not in file.read_bytes(), file.name
+
+
+def test_mrr_down_since_the_last_check_alerts_once(tmp_path, channels_up, monkeypatch):
+    """The hand-built business (helpers.build): 55.00 USD of MRR now. USD halved between two checks:
+    one alert, for USD only; the next check compares with the halved MRR and finds no drop."""
+    from core.settings import Settings
+    from helpers import publish_business
+
+    port, mailbox, _ = channels_up
+    path = tmp_path / "w.duckdb"
+    publish_business(path)
+    monkeypatch.setenv(
+        "DODO_ANALYTICS_ALERTS_FILE",
+        alerts_file(tmp_path, port, '[rules.mrr_drop]\npercent = 10\nchannels = ["email"]\n'),
+    )
+    settings = Settings.from_env(warehouse=path, api=False)
+    with duckdb.connect(str(path)) as con:
+        check.after_sync(con, settings, None)
+        assert mailbox.messages == []  # the first check remembers 55.00 USD
+        con.execute("UPDATE subscription_mrr_now SET mrr = mrr / 2 WHERE currency = 'USD'")
+        check.after_sync(con, settings, None, now=datetime(2026, 4, 2, tzinfo=UTC))
+        check.after_sync(con, settings, None, now=datetime(2026, 4, 3, tzinfo=UTC))
+    assert mailbox.subjects() == ["MRR down 50.0% in USD"]
+    assert "27.50 USD, down 50.0% from 55.00 USD" in mailbox.messages[0].get_payload(decode=True).decode()

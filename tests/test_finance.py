@@ -333,3 +333,20 @@ def test_every_table_as_parquet_reads_back_whole(published, tmp_path, capsys):
         assert close.fetchone() == (41800,)  # exact: 128-bit sums as DECIMAL(38,0), not a DOUBLE
     assert dodo_cli.main(["export", "--what", "all", "--out", str(out), "--warehouse", str(published)]) == 2
     assert "add --format parquet" in capsys.readouterr().err
+
+
+def test_the_payouts_page_names_a_close_that_breaks(published, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    broken = tmp_path / "b.duckdb"
+    broken.write_bytes(published.read_bytes())
+    with duckdb.connect(str(broken)) as con:
+        con.execute("DELETE FROM ledger_entries WHERE id = 'f5'")  # EUR's 200.00 of Feb 20, lost
+        metrics.rebuild(con, "UTC", 30, 30, FINANCE_THROUGH)
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(broken))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("views/payouts.py").run()
+    assert not at.exception
+    assert any("does not tie" in e.value for e in at.error)
+    assert [t.value for t in at.text] == ["2026-02 EUR: 200.00 EUR"]
