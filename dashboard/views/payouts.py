@@ -38,8 +38,12 @@ ui.table(rows.drop(columns=["day"]), cur)
 st.subheader("Month-end close")
 breaks = data.query(payouts.BREAKS)
 if len(breaks):
-    st.error("The close does not tie to the ledger's own balances (entries are missing from the warehouse) in:")
-    st.text("\n".join(f"{r.month} {r.currency}: {money(r['break'], r.currency)}" for _, r in breaks.iterrows()))
+    st.error(
+        "The close does not tie to the ledger's own balances (entries are missing from the warehouse) in:"
+    )
+    st.text(
+        "\n".join(f"{r.month} {r.currency}: {money(r['break'], r.currency)}" for _, r in breaks.iterrows())
+    )
 st.caption(
     f"Per month in {filters.timezone}: the opening balance plus each column is the closing balance, both as "
     "the ledger states them; a break is what the entries leave unexplained. All currencies, and in "
