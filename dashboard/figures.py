@@ -69,13 +69,31 @@ def _traces(df: pd.DataFrame, x: str, ys: dict[str, str], currency: str | None, 
 
 
 def lines(
-    df: pd.DataFrame, x: str, ys: dict[str, str], currency: str | None = None, title: str = ""
+    df: pd.DataFrame,
+    x: str,
+    ys: dict[str, str],
+    currency: str | None = None,
+    title: str = "",
+    percent: bool = False,
+    right: dict[str, str] | None = None,
 ) -> go.Figure:
-    """One line per column of `ys`, its partial points hollow."""
-    fig = _traces(df, x, ys, currency, _line)
+    """One line per column of `ys`, its partial points hollow; rates (fractions) as percentages with
+    `percent`; the columns of `right` on an axis of their own (ARR beside MRR, a twelfth of its scale)."""
+    fig = _traces(df, x, {**ys, **(right or {})}, currency, _line)
+    for trace in fig.data[len(ys) :]:
+        trace.update(yaxis="y2")
     fig.update_layout(
         title=_title(title, df), margin=MARGIN, hovermode="x unified", yaxis_title=currency or ""
     )
+    if right:
+        names = ", ".join(right.values())
+        fig.update_layout(
+            yaxis2=dict(title=f"{names} ({currency})" if currency else names, overlaying="y", side="right"),
+            legend=dict(orientation="h", y=-0.15),
+        )
+    if percent:
+        fig.update_layout(yaxis_tickformat=".0%")
+        fig.update_traces(hovertemplate="%{y:.1%}")
     return fig
 
 

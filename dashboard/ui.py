@@ -17,7 +17,7 @@ from core.settings import Settings
 from dashboard import data, gate
 from reports import revenue, tables
 from reports.filters import CURRENCIES, PRESETS, PRODUCTS, Filters, period
-from reports.money import money
+from reports.money import compact, money
 from reports.query import Chart
 from reports.status import Status, stamp
 
@@ -125,6 +125,29 @@ def header(title: str) -> tuple[Filters, Status]:
     else:
         st.caption(text)
     return filters(now), now
+
+
+def card_columns(n: int) -> list[Any]:
+    """Places for `n` cards, three to a row: a card keeps about 300 px from 1280 px wide, enough for
+    its figure and its comparison whole."""
+    places: list[Any] = []
+    for start in range(0, n, 3):
+        places += st.columns(3)[: min(3, n - start)]
+    return places
+
+
+def money_card(
+    where: Any, label: str, amount: Any, currency: str, delta: str | None = None, **kw: Any
+) -> None:
+    """A card whose figure is compact ("26.0k USD") and whose help gives the exact amount."""
+    exact = f"Exact: {money(amount, currency)}."
+    where.metric(
+        label,
+        compact(amount, currency),
+        delta,
+        help=" ".join(filter(None, [kw.pop("help", None), exact])),
+        **kw,
+    )
 
 
 def provisional(filters: Filters) -> None:

@@ -35,3 +35,19 @@ def money(amount: Any, currency: str) -> str:
         if text is None
         else f"{float(text):,.{len(text.split('.')[1]) if '.' in text else 0}f} {currency}"
     )
+
+
+def compact(amount: Any, currency: str) -> str:
+    """A figure short enough for a card: exact below 10,000 (`money`), else three significant digits
+    with k or M: 25958.40 USD -> '26.0k USD', 1234567 JPY -> '1.23M JPY'. The code, not a symbol: $
+    names several currencies."""
+    text = major(amount, currency)
+    if text is None:
+        return "n/a"
+    value = float(text)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"{scaled:.{digits}f}{suffix} {currency}"
+    return money(amount, currency)

@@ -3,7 +3,7 @@ import streamlit as st
 from dashboard import data, figures, ui
 from reports import failures
 from reports.filters import mark_complete
-from reports.money import missing, money
+from reports.money import missing
 
 filters, status = ui.header("Failures")
 daily = mark_complete(data.rows(failures.WEEKLY, filters), "week", "week", status.today)
@@ -11,7 +11,7 @@ unknown = data.query(failures.UNKNOWN_REASON, filters.params()).iloc[0]["n"]
 totals = daily[["succeeded", "failed", "other", "renewal_succeeded", "renewal_failed"]].sum()
 final = totals["succeeded"] + totals["failed"]
 renewals = totals["renewal_succeeded"] + totals["renewal_failed"]
-c = st.columns(5)
+c = ui.card_columns(5)
 c[0].metric("Success rate", "n/a" if not final else f"{totals['succeeded'] / final:.1%}")
 c[1].metric(
     "Renewal failure rate",
@@ -35,6 +35,7 @@ weekly = figures.lines(
         "renewal_failure_rate": "Renewal failure rate",
     },
     title="Payment outcomes by week",
+    percent=True,
 )
 ui.chart(weekly, "outcomes_weekly", failures.WEEKLY, filters)
 reasons = data.rows(failures.REASONS, filters)
@@ -68,7 +69,7 @@ r[0].metric(
     f"recovered when that success came within {status.recovery_days} days. Only failed renewals at least "
     f"{status.recovery_days} days old count.",
 )
-r[1].metric("Recovered amount", money(totals["recovered_amount"], filters.currency))
+ui.money_card(r[1], "Recovered amount", totals["recovered_amount"], filters.currency)
 days = totals["median_days_to_recover"]
 r[2].metric("Median days to recover", "n/a" if missing(days) else f"{days:.1f}")
 recovered = figures.lines(
@@ -76,6 +77,7 @@ recovered = figures.lines(
     "month",
     {"recovery_rate": "Recovery rate"},
     title=f"Failed renewals recovered within {status.recovery_days} days, by the month of the first failure",
+    percent=True,
 )
 ui.chart(recovered, "recovery", failures.RECOVERY, filters)
 disputes = data.rows(failures.DISPUTES, filters)

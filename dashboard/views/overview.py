@@ -3,7 +3,7 @@ import streamlit as st
 from dashboard import data, figures, ui
 from reports import overview, subscriptions
 from reports.filters import mark_complete
-from reports.money import missing, money
+from reports.money import missing
 from reports.overview import change, days_before
 
 filters, status = ui.header("Overview")
@@ -26,10 +26,10 @@ rate_now, rate_before = (
     data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (compared, before)
 )
 
-c = st.columns(6)
+c = ui.card_columns(6)
 for column, name, field in ((c[0], "Gross volume", "g"), (c[1], "Net volume", "n")):
-    column.metric(
-        name, money(now[field] or 0, cur), change(now_compared[field], earlier[field], what), help=how
+    ui.money_card(
+        column, name, now[field] or 0, cur, change(now_compared[field], earlier[field], what), help=how
     )
 if not mrr.empty:
     last = mrr.iloc[-1]
@@ -39,9 +39,11 @@ if not mrr.empty:
         month_end = f"the end of {previous['month']:%b %Y}"
         mrr_change = change(last["mrr_end"], previous["mrr_end"], month_end)
         customers_change = f"{last['customers_end'] - previous['customers_end']:+,} vs {month_end}"
-    c[2].metric(
+    ui.money_card(
+        c[2],
         "MRR",
-        money(last["mrr_end"], cur),
+        last["mrr_end"],
+        cur,
         mrr_change,
         help="MRR now against MRR at the end of the month before",
     )

@@ -10,16 +10,18 @@ cur = filters.currency
 balance = data.query(payouts.BALANCE, filters.params())
 rows = data.rows(payouts.PAYOUTS, filters)
 usd = data.query(payouts.PAID_OUT_USD, filters.params()).iloc[0]
-c = st.columns(4)
-c[0].metric(
-    "Balance at the period's end",
-    money(balance["balance"].iloc[-1], cur) if len(balance) else "no entries",
-    help="The ledger's own balance after its last entry of the period, in this currency.",
-)
-c[1].metric("Paid out", money(rows["amount"].sum(), cur), help=f"{len(rows):,} payouts in {cur}.")
-c[2].metric(
+c = ui.card_columns(4)
+help_ = "The ledger's own balance after its last entry of the period, in this currency."
+if len(balance):
+    ui.money_card(c[0], "Balance at the period's end", balance["balance"].iloc[-1], cur, help=help_)
+else:
+    c[0].metric("Balance at the period's end", "no entries", help=help_)
+ui.money_card(c[1], "Paid out", rows["amount"].sum(), cur, help=f"{len(rows):,} payouts in {cur}.")
+ui.money_card(
+    c[2],
     "Paid out, every currency",
-    money(usd["usd"], "USD"),
+    usd["usd"],
+    "USD",
     help=f"{USD_EQUIVALENT}: each payout's usd_equivalent_amount in the ledger; never a rate of ours.",
 )
 c[3].metric(

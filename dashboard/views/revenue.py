@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import data, figures, ui
 from reports import revenue
 from reports.filters import GRAINS, mark_complete
-from reports.money import missing, money
+from reports.money import missing
 
 filters, status = ui.header("Revenue")
 grain = st.radio("By", list(GRAINS), horizontal=True, key="revenue_grain")
@@ -16,7 +16,7 @@ by = mark_complete(
     data.rows(revenue.VOLUME, filters), "period", grain, status.today
 )  # LOSSES has the same rows
 totals = by[["gross", "refunds", "disputes_lost", "net"]].sum()
-c = st.columns(4)
+c = ui.card_columns(4)
 for col, (key, label) in zip(
     c,
     {
@@ -27,17 +27,17 @@ for col, (key, label) in zip(
     }.items(),
     strict=True,
 ):
-    col.metric(label, money(totals[key], cur))
+    ui.money_card(col, label, totals[key], cur)
 ui.provisional(filters)
 ledger = data.query(revenue.LEDGER, filters.params()).iloc[0]
 fees = data.query(revenue.FEES, filters.params()).iloc[0]["f"]
-f = st.columns(4)
+f = ui.card_columns(2)
 if unknown := revenue.fees_unknown(ledger, cur):
     f[0].metric("Fees", unknown[0], help=unknown[1])
 elif not filters.products:
     paid = 0 if missing(fees) else fees
-    f[0].metric("Fees (ledger)", money(paid, cur))
-    f[1].metric("Net after fees", money(totals["net"] - paid, cur))
+    ui.money_card(f[0], "Fees (ledger)", paid, cur)
+    ui.money_card(f[1], "Net after fees", totals["net"] - paid, cur)
 volume = figures.bars(by, "period", {"gross": "Gross", "net": "Net"}, cur, f"Gross and net volume by {grain}")
 ui.chart(volume, "revenue_periods", revenue.VOLUME, filters)
 losses = figures.bars(

@@ -2,7 +2,7 @@ import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import subscriptions
-from reports.money import missing, money
+from reports.money import compact
 
 filters, status = ui.header("Subscriptions & churn")
 cur = filters.currency
@@ -23,26 +23,30 @@ if filters.products:  # MRR of the selected products' subscriptions; the rest st
         "With a product filter, MRR and ARR are those products' subscriptions; ARPA, LTV, movements, "
         "churn and cohorts below are for the whole business."
     )
-c = st.columns(5)
-c[0].metric("MRR", money(trend_rows.iloc[-1]["mrr_end"], cur))
-c[1].metric("ARR", money(trend_rows.iloc[-1]["arr"], cur))
-c[2].metric("ARPA", money(last["arpa"], cur))
-c[3].metric(
+c = ui.card_columns(5)
+ui.money_card(c[0], "MRR", trend_rows.iloc[-1]["mrr_end"], cur)
+ui.money_card(c[1], "ARR", trend_rows.iloc[-1]["arr"], cur, help="12 × MRR")
+ui.money_card(c[2], "ARPA", last["arpa"], cur, help="MRR ÷ paying customers")
+ui.money_card(
+    c[3],
     "LTV",
-    "n/a" if missing(last["ltv"]) else money(last["ltv"], cur),
+    last["ltv"],
+    cur,
     help=f"ARPA ÷ the mean customer churn rate of the last {int(last['ltv_months'])} complete months with "
     "paying customers (3 when there are that many)",
 )
 risk = data.query(subscriptions.AT_RISK, filters.params())
 if not risk.empty:
-    c[4].metric(
+    ui.money_card(
+        c[4],
         "At risk (on hold)",
-        money(risk.iloc[0]["at_risk_mrr"], cur),
-        f"scheduled churn {money(risk.iloc[0]['scheduled_churn_mrr'], cur)}",
+        risk.iloc[0]["at_risk_mrr"],
+        cur,
+        f"scheduled churn {compact(risk.iloc[0]['scheduled_churn_mrr'], cur)}",
         delta_color="off",
     )
 
-trend = figures.lines(trend_rows, "month", {"mrr_end": "MRR", "arr": "ARR"}, cur, "MRR and ARR")
+trend = figures.lines(trend_rows, "month", {"mrr_end": "MRR"}, cur, "MRR and ARR", right={"arr": "ARR"})
 ui.chart(trend, "subscriptions_mrr", subscriptions.MRR_AND_ARR, filters)
 # newest first, the month still running marked; the default is the last complete month
 months = list(monthly["month"])[::-1]
@@ -82,7 +86,8 @@ for key, source, columns, title in (
         "Revenue retention of the customers paying at the start (new and returning customers excluded)",
     ),
 ):
-    ui.chart(figures.lines(rates, "month", {k: k for k in columns}, title=title), key, source, filters)
+    chart = figures.lines(rates, "month", {k: k for k in columns}, title=title, percent=True)
+    ui.chart(chart, key, source, filters)
 types = data.rows(subscriptions.CHURN_TYPES, filters)
 churn_types = figures.bars(
     types,
