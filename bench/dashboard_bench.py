@@ -23,6 +23,7 @@ PAGES = {
     "Failures": "views/failures.py",
     "Payouts & balance": "views/payouts.py",
     "Records": "views/records.py",
+    "Customer profile": "views/customer.py",
     "Exports": "views/exports.py",
 }
 

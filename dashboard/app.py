@@ -15,6 +15,7 @@ pages = [
     st.Page("views/failures.py", title="Failures"),
     st.Page("views/payouts.py", title="Payouts & balance"),
     st.Page("views/records.py", title="Records"),
+    st.Page("views/customer.py", title="Customer profile"),
     st.Page("views/exports.py", title="Exports"),
 ]
 page = st.navigation(pages)

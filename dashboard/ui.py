@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import NoWarehouse, SettingsError
 from core.settings import Settings
 from dashboard import data, gate
-from reports import revenue, tables
+from reports import customers, revenue, tables
 from reports.filters import CURRENCIES, PRESETS, PRODUCTS, Filters, period
 from reports.money import compact, money
 from reports.query import Chart
@@ -162,13 +162,18 @@ def provisional(filters: Filters) -> None:
 
 
 def table(rows: Any, currency: str, where: Any = st) -> None:
-    """Records as people read them (reports.tables): money in major units, headers, blanks."""
+    """Records as people read them (reports.tables): money in major units, headers, blanks; a row
+    with a customer links to the customer's profile."""
     shown, decimals = tables.shown(rows, currency)
-    where.dataframe(
-        shown,
-        hide_index=True,
-        column_config={name: st.column_config.NumberColumn(format=f"%.{d}f") for name, d in decimals.items()},
-    )
+    config: dict[str, Any] = {
+        name: st.column_config.NumberColumn(format=f"%.{d}f") for name, d in decimals.items()
+    }
+    if "customer_id" in rows.columns:
+        shown.insert(
+            0, "Profile", [customers.link(c) if isinstance(c, str) else None for c in rows["customer_id"]]
+        )
+        config["Profile"] = st.column_config.LinkColumn(display_text="Open profile", width="small")
+    where.dataframe(shown, hide_index=True, column_config=config)
 
 
 def _picked(event: Any) -> list[str]:

@@ -5,7 +5,7 @@ KINDS = ("Payments", "Subscriptions", "Customers")
 STATUSES = ("succeeded", "failed", "processing", "cancelled")
 
 PAYMENTS = (
-    "SELECT payment_id, created_at, status, total_amount, currency, customer_email, subscription_id, "
+    "SELECT total_amount, payment_id, created_at, status, currency, customer_email, customer_id, subscription_id, "
     "charge_type, error_code, payment_method FROM counted_payments WHERE currency = $currency "
     "AND product_ok(product_id, $products::VARCHAR[]) AND local_day BETWEEN $start AND $end "
     "AND (len($statuses::VARCHAR[]) = 0 OR list_contains($statuses::VARCHAR[], status)) "
@@ -13,8 +13,8 @@ PAYMENTS = (
     "ORDER BY created_at DESC LIMIT 5000"
 )
 SUBSCRIPTIONS = (
-    "SELECT s.subscription_id, s.created_at, s.status, s.customer_email, s.product_name, "
-    "s.recurring_pre_tax_amount, n.mrr, s.cancel_at_next_billing_date, s.next_billing_date "
+    "SELECT n.mrr, s.recurring_pre_tax_amount, s.subscription_id, s.created_at, s.status, s.customer_email, "
+    "s.customer_id, s.product_name, s.cancel_at_next_billing_date, s.next_billing_date "
     "FROM subscriptions s "
     "LEFT JOIN subscription_mrr_now n USING (subscription_id) WHERE s.currency = $currency "
     "AND product_ok(s.product_id, $products::VARCHAR[]) "

@@ -111,7 +111,8 @@ def listed(page, shown: str, header: str) -> list[str]:
     said.first.wait_for(timeout=30_000)
     grid = page.locator("[data-testid=stDataFrame]").filter(has=page.locator("th", has_text=header)).last
     grid.locator("td").first.wait_for(state="attached", timeout=30_000)  # the table is drawn on a canvas
-    return sorted(grid.locator("tbody tr td:first-child").all_text_contents())
+    column = grid.locator("thead th").all_text_contents().index(header) + 1  # after a Profile link, if any
+    return sorted(grid.locator(f"tbody tr td:nth-child({column})").all_text_contents())
 
 
 def test_clicks_list_the_records_of_the_clicked_point(served):
@@ -266,4 +267,37 @@ def test_a_payout_lists_the_entries_it_settles(tmp_path):
         assert listed(page, "2026-03-01", "Entry ID") == ["e10", "e11", "e12", "e13", "e14", "e9"]
         page.screenshot(path=str(tmp_path / "payouts.png"), full_page=True)
         assert "Traceback" not in page.inner_text("body")
+        browser.close()
+
+
+def test_a_record_opens_its_customers_profile(tmp_path):
+    """The Records page's customers (the finance business, helpers.FINANCE_LEDGER): each row links to
+    the customer's profile; the link opens it with the customer's figures."""
+    from playwright.sync_api import sync_playwright
+
+    from helpers import publish_finance
+
+    path = tmp_path / "finance.duckdb"
+    publish_finance(path)
+    with Dashboard(path, port=free_port()) as dashboard, sync_playwright() as p:
+        browser, page = open_browser(p)
+        page.goto(dashboard.url)
+        page.get_by_text("Gross volume").first.wait_for(timeout=30_000)
+        page.get_by_role("link", name="Records").click()
+        page.get_by_role("heading", name="Records").first.wait_for(timeout=30_000)
+        page.get_by_text("Customers", exact=True).click()
+        page.get_by_label("Id, email or name contains").fill("ann@")
+        page.keyboard.press("Enter")
+        grid = page.locator("[data-testid=stDataFrame]").last
+        grid.locator("td", has_text="customer?customer=cA").wait_for(state="attached", timeout=30_000)
+        box = grid.bounding_box()  # the grid is a canvas: its first row's Profile cell, the first column
+        x, y = box["x"] + 40, box["y"] + 35 + 17
+        page.mouse.click(x, y)  # the first click selects the cell, as a person's does
+        page.wait_for_timeout(500)
+        with page.context.expect_page() as opened:
+            page.mouse.click(x, y)
+        profile = opened.value
+        profile.get_by_text("Revenue to date (USD)").first.wait_for(timeout=30_000)
+        assert "165.00 USD" in profile.inner_text("body")  # pU1 110.00 + pU2 55.00
+        assert profile.url.endswith("/customer?customer=cA")
         browser.close()

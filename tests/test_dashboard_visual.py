@@ -24,6 +24,7 @@ PAGES = [
     "Failures",
     "Payouts & balance",
     "Records",
+    "Customer profile",
     "Exports",
 ]
 # elements inside the cards (and the charts' titles) whose text is wider than their box: cut off
@@ -60,6 +61,10 @@ def test_every_page_at_1280_and_1920_px(business, reliability):
                 if name != "Overview":
                     page.get_by_role("link", name=name).click()
                     page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
+                if name == "Customer profile":  # the first customer whose e-mail has an "a"
+                    page.get_by_label("Find a customer by e-mail, name or id").fill("a")
+                    page.keyboard.press("Enter")
+                    page.get_by_text("Revenue to date").first.wait_for(timeout=60_000)
                 page.wait_for_function(
                     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
                 )

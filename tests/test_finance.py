@@ -350,3 +350,36 @@ def test_the_payouts_page_names_a_close_that_breaks(published, tmp_path, monkeyp
     assert not at.exception
     assert any("does not tie" in e.value for e in at.error)
     assert [t.value for t in at.text] == ["2026-02 EUR: 200.00 EUR"]
+
+
+def test_the_customer_profile_of_a_refunded_and_a_disputed_customer(published, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(published))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("views/customer.py").run()
+    at.text_input(key="customer_search").input("ann@").run()
+    assert not at.exception, [e.message for e in at.exception]
+    cards = {m.label: m.value for m in at.metric}
+    # pU1 110.00 and pU2 55.00, pU2 refunded whole
+    assert (
+        cards["Revenue to date (USD)"] == "165.00 USD"
+        and cards["Net of refunds and lost disputes (USD)"] == "110.00 USD"
+    )
+    assert (cards["Payments"], cards["First payment"], cards["Last payment"]) == (
+        "2",
+        "2026-01-10",
+        "2026-01-20",
+    )
+    timeline = at.dataframe[-1].value
+    assert list(timeline["Event"]) == ["refund", "payment", "payment"]  # newest first
+    assert list(timeline["Value"]) == ["55.00 USD", "55.00 USD", "110.00 USD"]
+    at.text_input(key="customer_search").input("carla").run()
+    cards = {m.label: m.value for m in at.metric}
+    # pE1 100.00 and pE2 200.00, pE1's dispute lost
+    assert (
+        cards["Revenue to date (EUR)"] == "300.00 EUR"
+        and cards["Net of refunds and lost disputes (EUR)"] == "200.00 EUR"
+    )
+    assert at.text[0].value.startswith("=Carla <carla@example.com>")  # the API's text, as text

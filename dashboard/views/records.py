@@ -11,7 +11,6 @@ values = {**filters.params(), "search": records.pattern(search)}
 if kind == "Payments":
     statuses = st.multiselect("Status", list(records.STATUSES), key="records_status")
     rows = data.query(records.PAYMENTS, {**values, "statuses": statuses})
-    rows.insert(1, "total_amount", rows.pop("total_amount"))  # money first
 elif kind == "Subscriptions":
     rows = data.query(records.SUBSCRIPTIONS, values)
 else:
