@@ -46,7 +46,9 @@ for t in totals.itertuples():
 history = data.query(customers.MRR, one)
 for currency, part in history.groupby("currency"):
     st.plotly_chart(
-        figures.lines(part, "month_end", {"mrr": "MRR"}, str(currency), f"MRR at each month's end ({currency})")
+        figures.lines(
+            part, "month_end", {"mrr": "MRR"}, str(currency), f"MRR at each month's end ({currency})"
+        )
     )
 moves = data.query(customers.MOVEMENTS, one)
 if not moves.empty:
