@@ -21,6 +21,7 @@ PAGES = {
     "Overview": "views/overview.py",
     "Revenue": "views/revenue.py",
     "Subscriptions & churn": "views/subscriptions.py",
+    "Growth & trials": "views/growth.py",
     "Failures": "views/failures.py",
     "Payouts & balance": "views/payouts.py",
     "Records": "views/records.py",

@@ -12,6 +12,7 @@ pages = [
     st.Page("views/overview.py", title="Overview", default=True),
     st.Page("views/revenue.py", title="Revenue"),
     st.Page("views/subscriptions.py", title="Subscriptions & churn"),
+    st.Page("views/growth.py", title="Growth & trials"),
     st.Page("views/failures.py", title="Failures"),
     st.Page("views/payouts.py", title="Payouts & balance"),
     st.Page("views/records.py", title="Records"),

@@ -13,7 +13,7 @@ MONEY = frozenset(
     "recovered_amount recurring_pre_tax_amount gross_volume net_volume refunds disputes_lost tax "
     # the ledger's (Payouts & balance)
     "balance opening_balance closing_balance payments fees fee tax_reversals disputes adjustments payouts "
-    "settled difference break".split()
+    "settled difference break revenue".split()
 )
 WORDS = {"id": "ID", "ids": "IDs", "mrr": "MRR"}
 

@@ -26,6 +26,8 @@ PAGES = [
     "views/records.py",
     "views/exports.py",
     "views/payouts.py",
+    "views/customer.py",
+    "views/growth.py",
 ]
 
 
@@ -723,3 +725,25 @@ def test_labels_from_the_api_are_letters_in_plotly():
     fig = figures.bars(pd.DataFrame({"product": [product], "amount": [100]}), "product", {"amount": "Gross"})
     assert list(fig.data[0].x) == ["&lt;a href='http://phish.example'&gt;Pro&lt;/a&gt;"]
     assert list(fig.data[0].customdata) == [product]  # the key the records query gets stays the name
+
+
+def test_growth_and_trials_of_the_hand_built_business(tmp_path, monkeypatch):
+    """USD in March 2026 (test_metrics' MRR movements): 48.00 at the start, H's reactivation 10.00 and
+    C's contraction 3.00: net new 7.00, growth 55.00 / 48.00 - 1 = +14.6%, quick ratio 10 / 3 = 3.33.
+    With 14-day trials on sA (paid on Jan 15) and sT (only a zero card set-up): one converted, one lost."""
+    from helpers import publish_business
+
+    path = tmp_path / "w.duckdb"
+    publish_business(
+        path,
+        more=lambda con: con.execute(
+            "UPDATE subscriptions SET trial_period_days = 14 WHERE subscription_id IN ('sA', 'sT')"
+        ),
+    )
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(path))
+    at = open_page("views/growth.py")
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Net new MRR, Mar 2026"] == "7.00 USD"
+    assert cards["MRR growth, Mar 2026"] == "+14.6%" and cards["Quick ratio, Mar 2026"] == "3.33"
+    assert (cards["Trials started"], cards["Converted to paid"], cards["Still in trial"]) == ("2", "1", "0")
+    assert cards["Trial-to-paid conversion"] == "50.0%"

@@ -21,6 +21,7 @@ PAGES = [
     "Overview",
     "Revenue",
     "Subscriptions & churn",
+    "Growth & trials",
     "Failures",
     "Payouts & balance",
     "Records",
