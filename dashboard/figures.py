@@ -15,6 +15,25 @@ import plotly.graph_objects as go
 from reports.money import exponent
 
 PARTIAL_NOTE = "hollow or hatched: still running"
+# the same series in the same colour on every page; other series take Plotly's palette
+COLORS = {
+    "Gross": "#1f4e99",
+    "Net": "#5b9bd5",
+    "MRR": "#6a3d9a",
+    "ARR": "#b39ddb",
+    "New": "#2e7d32",
+    "Reactivation": "#81c784",
+    "Expansion": "#00897b",
+    "Contraction": "#f57c00",
+    "Churn": "#c62828",
+    "Churned": "#c62828",
+    "Refunds": "#f57c00",
+    "Disputes lost": "#c62828",
+    "Success rate": "#2e7d32",
+    "Failure rate": "#c62828",
+    "Renewal failure rate": "#f57c00",
+    "Paid out": "#1f4e99",
+}
 MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
@@ -65,6 +84,8 @@ def _traces(df: pd.DataFrame, x: str, ys: dict[str, str], currency: str | None, 
     for column, label in ys.items():
         y = _scale(df[column], currency) if currency else df[column]
         fig.add_trace(trace(partial, x=_x(df, x), y=y, name=label, customdata=[key(v) for v in df[x]]))
+        if color := COLORS.get(label):
+            fig.data[-1].update(marker_color=color, **({"line_color": color} if trace is _line else {}))
     return fig
 
 

@@ -747,3 +747,21 @@ def test_growth_and_trials_of_the_hand_built_business(tmp_path, monkeypatch):
     assert cards["MRR growth, Mar 2026"] == "+14.6%" and cards["Quick ratio, Mar 2026"] == "3.33"
     assert (cards["Trials started"], cards["Converted to paid"], cards["Still in trial"]) == ("2", "1", "0")
     assert cards["Trial-to-paid conversion"] == "50.0%"
+
+
+def test_a_series_has_one_colour_on_every_page():
+    from dashboard import figures
+
+    df = pd.DataFrame({"month": [date(2026, 1, 1), date(2026, 2, 1)], "a": [1, 2], "b": [3, 4]})
+    line = figures.lines(df, "month", {"a": "MRR"}, "USD", right={"b": "ARR"})
+    bars = figures.bars(df, "month", {"a": "MRR", "b": "Churn"}, "USD")
+    assert (
+        line.data[0].line.color
+        == line.data[0].marker.color
+        == bars.data[0].marker.color
+        == figures.COLORS["MRR"]
+    )
+    assert (
+        bars.data[1].marker.color == figures.COLORS["Churn"]
+        and line.data[1].line.color == figures.COLORS["ARR"]
+    )

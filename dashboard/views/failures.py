@@ -1,24 +1,43 @@
 import streamlit as st
 
 from dashboard import data, figures, ui
-from reports import failures
+from reports import failures, overview
 from reports.filters import mark_complete
 from reports.money import missing
+from reports.overview import change
 
 filters, status = ui.header("Failures")
 daily = mark_complete(data.rows(failures.WEEKLY, filters), "week", "week", status.today)
 unknown = data.query(failures.UNKNOWN_REASON, filters.params()).iloc[0]["n"]
 totals = daily[["succeeded", "failed", "other", "renewal_succeeded", "renewal_failed"]].sum()
 final = totals["succeeded"] + totals["failed"]
+versus = ui.comparison(filters, status)
+rate_now, rate_before = (
+    data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (versus.compared, versus.before)
+)
+failed_now, failed_before = (
+    data.rows(failures.WEEKLY, f)["failed"].sum() for f in (versus.compared, versus.before)
+)
 renewals = totals["renewal_succeeded"] + totals["renewal_failed"]
 c = ui.card_columns(5)
-c[0].metric("Success rate", "n/a" if not final else f"{totals['succeeded'] / final:.1%}")
+c[0].metric(
+    "Success rate",
+    "n/a" if not final else f"{totals['succeeded'] / final:.1%}",
+    None if missing(rate_now) or missing(rate_before) else f"{rate_now - rate_before:+.1%} vs {versus.what}",
+    help=versus.how,
+)
 c[1].metric(
     "Renewal failure rate",
     "n/a" if not renewals else f"{totals['renewal_failed'] / renewals:.1%}",
     help="Failed ÷ final payments, of subscription payments only",
 )
-c[2].metric("Failed payments", f"{int(totals['failed']):,}")
+c[2].metric(
+    "Failed payments",
+    f"{int(totals['failed']):,}",
+    change(failed_now, failed_before, versus.what),
+    delta_color="inverse",
+    help=versus.how,
+)
 c[3].metric("Not final (processing, cancelled, ...)", f"{int(totals['other']):,}")
 c[4].metric(
     "Failures with reason not fetched yet",

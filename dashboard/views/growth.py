@@ -3,6 +3,7 @@ import streamlit as st
 from dashboard import data, figures, ui
 from reports import growth
 from reports.filters import mark_complete
+from reports.overview import change
 
 filters, status = ui.header("Growth & trials")
 cur = filters.currency
@@ -14,11 +15,15 @@ if done.empty:
 else:
     last = done.iloc[-1]
     c = ui.card_columns(3)
+    previous = done.iloc[-2] if len(done) > 1 else None
     ui.money_card(
         c[0],
         f"Net new MRR, {last['month']:%b %Y}",
         last["net_new_mrr"],
         cur,
+        None
+        if previous is None
+        else change(last["net_new_mrr"], previous["net_new_mrr"], f"{previous['month']:%b %Y}"),
         help="New + expansion + reactivation − contraction − churn",
     )
     c[1].metric(

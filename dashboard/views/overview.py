@@ -4,18 +4,13 @@ from dashboard import data, figures, ui
 from reports import overview, subscriptions
 from reports.filters import mark_complete
 from reports.money import missing
-from reports.overview import change, days_before
+from reports.overview import change
 
 filters, status = ui.header("Overview")
 cur = filters.currency
 # Changes compare like with like: the period's complete days with as many days just before them.
-compared = filters.complete_days(status.today)
-before = compared.previous()
-what = days_before(compared)
-how = (
-    f"Change: the period's complete days ({compared.first_day} to {compared.end}) against {what}; "
-    "the day still running is left out of the comparison."
-)
+versus = ui.comparison(filters, status)
+compared, before, what, how = versus.compared, versus.before, versus.what, versus.how
 now = data.query(overview.SUMS, filters.params()).iloc[0]
 now_compared, earlier = (data.query(overview.SUMS, f.params()).iloc[0] for f in (compared, before))
 mrr_chart = subscriptions.mrr_trend(filters)

@@ -4,6 +4,7 @@ from dashboard import data, figures, ui
 from reports import payouts
 from reports.exports import USD_EQUIVALENT
 from reports.money import money
+from reports.overview import change
 
 filters, status = ui.header("Payouts & balance")
 cur = filters.currency
@@ -16,7 +17,18 @@ if len(balance):
     ui.money_card(c[0], "Balance at the period's end", balance["balance"].iloc[-1], cur, help=help_)
 else:
     c[0].metric("Balance at the period's end", "no entries", help=help_)
-ui.money_card(c[1], "Paid out", rows["amount"].sum(), cur, help=f"{len(rows):,} payouts in {cur}.")
+versus = ui.comparison(filters, status)
+paid_now, paid_before = (
+    data.rows(payouts.PAYOUTS, f)["amount"].sum() for f in (versus.compared, versus.before)
+)
+ui.money_card(
+    c[1],
+    "Paid out",
+    rows["amount"].sum(),
+    cur,
+    change(paid_now, paid_before, versus.what),
+    help=f"{len(rows):,} payouts in {cur}. {versus.how}",
+)
 ui.money_card(
     c[2],
     "Paid out, every currency",

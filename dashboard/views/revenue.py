@@ -6,6 +6,7 @@ from dashboard import data, figures, ui
 from reports import revenue
 from reports.filters import GRAINS, mark_complete
 from reports.money import missing
+from reports.overview import change
 
 filters, status = ui.header("Revenue")
 grain = st.radio("By", list(GRAINS), horizontal=True, key="revenue_grain")
@@ -15,7 +16,12 @@ cur = filters.currency
 by = mark_complete(
     data.rows(revenue.VOLUME, filters), "period", grain, status.today
 )  # LOSSES has the same rows
-totals = by[["gross", "refunds", "disputes_lost", "net"]].sum()
+columns = ["gross", "refunds", "disputes_lost", "net"]
+totals = by[columns].sum()
+versus = ui.comparison(filters, status)
+now_compared, earlier = (
+    data.rows(revenue.VOLUME, f)[columns].sum() for f in (versus.compared, versus.before)
+)
 c = ui.card_columns(4)
 for col, (key, label) in zip(
     c,
@@ -27,7 +33,15 @@ for col, (key, label) in zip(
     }.items(),
     strict=True,
 ):
-    ui.money_card(col, label, totals[key], cur)
+    ui.money_card(
+        col,
+        label,
+        totals[key],
+        cur,
+        change(now_compared[key], earlier[key], versus.what),
+        help=versus.how,
+        delta_color="inverse" if key in ("refunds", "disputes_lost") else "normal",
+    )
 ui.provisional(filters)
 ledger = data.query(revenue.LEDGER, filters.params()).iloc[0]
 fees = data.query(revenue.FEES, filters.params()).iloc[0]["f"]

@@ -3,6 +3,7 @@ import streamlit as st
 from dashboard import data, figures, ui
 from reports import subscriptions
 from reports.money import compact
+from reports.overview import change
 
 filters, status = ui.header("Subscriptions & churn")
 cur = filters.currency
@@ -24,9 +25,21 @@ if filters.products:  # MRR of the selected products' subscriptions; the rest st
         "churn and cohorts below are for the whole business."
     )
 c = ui.card_columns(5)
-ui.money_card(c[0], "MRR", trend_rows.iloc[-1]["mrr_end"], cur)
-ui.money_card(c[1], "ARR", trend_rows.iloc[-1]["arr"], cur, help="12 × MRR")
-ui.money_card(c[2], "ARPA", last["arpa"], cur, help="MRR ÷ paying customers")
+# MRR now against the end of the month before, ARPA against the month before
+ends = trend_rows.iloc[-1], trend_rows.iloc[-2] if len(trend_rows) > 1 else None
+month_end = None if ends[1] is None else f"the end of {ends[1]['month']:%b %Y}"
+for place, name, key, help_ in ((c[0], "MRR", "mrr_end", None), (c[1], "ARR", "arr", "12 × MRR")):
+    versus = None if ends[1] is None else change(ends[0][key], ends[1][key], str(month_end))
+    ui.money_card(place, name, ends[0][key], cur, versus, help=help_)
+before = monthly.iloc[-2] if len(monthly) > 1 else None
+ui.money_card(
+    c[2],
+    "ARPA",
+    last["arpa"],
+    cur,
+    None if before is None else change(last["arpa"], before["arpa"], f"{before['month']:%b %Y}"),
+    help="MRR ÷ paying customers",
+)
 ui.money_card(
     c[3],
     "LTV",
