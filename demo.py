@@ -72,11 +72,13 @@ def run(warehouse: str = "var/demo.duckdb", port: int = 8765, size: str = "demo"
     print(
         f"Demo ready in {time.monotonic() - started:.0f} s. Dashboard: {dashboard.url}  Warehouse: {warehouse}"
     )
+    print(f"Move time:   curl -X POST '{url}/_sandbox/advance?days=7'")
+    # the sandbox's clock is then ahead of this machine's: the sync is told to date the pass by it
     print(
         f"Sync again:  DODO_PAYMENTS_BASE_URL={url} DODO_PAYMENTS_API_KEY={DEMO_KEY} "
-        f"DODO_PAYMENTS_ENVIRONMENT=test_mode .venv/bin/dodo-analytics sync --warehouse {warehouse}"
+        f"DODO_PAYMENTS_ENVIRONMENT=test_mode DODO_ANALYTICS_TRUST_API_CLOCK=1 "
+        f".venv/bin/dodo-analytics sync --warehouse {warehouse}"
     )
-    print(f"Move time:   curl -X POST '{url}/_sandbox/advance?days=7'")
     print("Ctrl+C stops the demo.", flush=True)
     # a `kill` stops it as Ctrl+C does, so the dashboard it started does not outlive it
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

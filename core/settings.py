@@ -58,6 +58,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()  # Host names the dashboard answers besides loopback and --host
     alerts_file: Path | None = None  # the alert rules, channels and digests (TOML); none: no alerts
     dashboard_url: str = ""  # the dashboard's address as readers reach it, linked from the digests
+    # the API's clock dates a pass even when it is ahead of this machine's: for a sandbox whose clock
+    # was moved on purpose (the demo's "move time"); never for Dodo's API
+    trust_api_clock: bool = False
 
     @property
     def lookback_days(self) -> dict[str, int]:
@@ -123,6 +126,8 @@ class Settings:
         return cls(
             alerts_file=Path(alerts_file) if alerts_file else None,
             dashboard_url=env.get("DODO_ANALYTICS_DASHBOARD_URL", "").strip(),
+            trust_api_clock=env.get("DODO_ANALYTICS_TRUST_API_CLOCK", "").strip().lower()
+            in ("1", "true", "yes"),
             password_file=Path(password_file) if password_file else None,
             allowed_hosts=tuple(env.get("DODO_ANALYTICS_ALLOWED_HOSTS", "").replace(",", " ").split()),
             api_key=Secret(key) if api else None,

@@ -72,20 +72,21 @@ def start_run(con, started: datetime, settings: dict) -> int:
     return run_id
 
 
-def pin(con, date_header: str | None, started: datetime) -> tuple[datetime, str | None]:
+def pin(con, date_header: str | None, started: datetime, trust: bool = False) -> tuple[datetime, str | None]:
     """data_through for this pass: the API's clock (its Date header), with two guards. Never later than
     this machine's clock by more than SKEW: a server clock ahead would pin the pass in the future, and
     the ledger (read on from where the last pass stopped, with no look-back) would then skip what is
     created until then. Never earlier than a previous pass's: a server clock that jumped back would
     move data_through backwards and shift every "as of" number. Either way, the earlier instant is the
-    safe one: what it leaves out, the next pass reads."""
+    safe one: what it leaves out, the next pass reads. `trust` lifts the first guard (a sandbox whose
+    clock was moved ahead on purpose, DODO_ANALYTICS_TRUST_API_CLOCK)."""
     note: str | None = None
     try:
         server = parsedate_to_datetime(date_header or "").astimezone(UTC)
     except (TypeError, ValueError):
         server, note = started, "the API sent no usable Date header: this machine's clock dates the pass"
     else:
-        if server > started + SKEW:
+        if server > started + SKEW and not trust:
             server = started
             note = (
                 f"the API's clock ({date_header}) is ahead of this machine's: this machine's "

@@ -141,6 +141,9 @@ def _summary(result: SyncResult, out: Outcome, stdout: TextIO) -> None:
         print(f"  note: {note}", file=stdout)
     missing = f", {out.details_missing:,} not available (see rejected_records)" if out.details_missing else ""
     print(f"  payment details {out.details:,} fetched{missing}", file=stdout)
+    if out.reread:
+        again = ", ".join(f"{name} {n:,}" for name, n in out.reread.items())
+        print(f"  read again by id (not final yet): {again}", file=stdout)
     loaded = sum(out.fetched.values())
     print(
         f"  loading {loaded:,} list records took {out.load_seconds:.1f} s "

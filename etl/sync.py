@@ -14,7 +14,7 @@ import pyarrow as pa
 from core.errors import ApiError, ForbiddenError
 from core.settings import Settings
 
-from . import bookkeeping, payment_details, records
+from . import bookkeeping, payment_details, records, unsettled
 from . import warehouse as wh
 from .client import DodoClient
 from .loader import Loader
@@ -35,6 +35,7 @@ class Outcome:
     details: int = 0
     load_seconds: float = 0.0  # time spent turning fetched pages into committed rows (parse + commit)
     details_missing: int = 0  # payment details the API would not give this run (retried next run)
+    reread: dict[str, int] = field(default_factory=dict)  # resource -> records not final, read again by id
     unplaced: int = 0  # loaded records the money tables had to leave out (listed in rejected_records)
     notes: list[str] = field(default_factory=list)  # what the summary should tell, short of an error
 
@@ -82,7 +83,9 @@ class Sync:
         recorded = bookkeeping.recorded(self.settings)
         self.out.run_id = await self.writer.call(bookkeeping.start_run, self.started, recorded)
         await self.client.get("/products", {"page_size": 1})  # the server's clock pins the pass
-        through, note = await self.writer.call(bookkeeping.pin, self.client.server_date, self.started)
+        through, note = await self.writer.call(
+            bookkeeping.pin, self.client.server_date, self.started, self.settings.trust_api_clock
+        )
         self.out.data_through = through
         self.out.notes += [note] if note else []
         await self.writer.call(bookkeeping.set_data_through, self.out.run_id, through)
@@ -101,6 +104,7 @@ class Sync:
         await self.drain(self.fetch_window)
         for name in names:
             self.out.new[name] = await self.count(RESOURCES[name].table) - before[name]
+        await self.reread([n for n in names if n in unsettled.NOT_FINAL and n not in self.out.skipped])
         if details and "payments" in names and "payments" not in self.out.skipped:
             await self.fetch_details()
         return self.out
@@ -276,6 +280,29 @@ class Sync:
             except duckdb.ConstraintException:
                 pass  # a record read twice (split windows share an instant): replace it after all
         await self.writer.commit(change)
+
+    # -- records not final yet ---------------------------------------------------------------------
+    async def reread(self, names: list[str]) -> None:
+        for name in names:
+            record_ids = await self.writer.call(unsettled.ids, name)
+            for start in range(0, len(record_ids), payment_details.BATCH):
+                self.queue.put_nowait((RESOURCES[name], record_ids[start : start + payment_details.BATCH]))
+        await self.drain(self.reread_batch)
+
+    async def reread_batch(self, r: Resource, record_ids: list[str]) -> None:
+        try:
+            got, missing = await unsettled.fetch(self.client, r.name, record_ids)
+        except ForbiddenError:
+            note = f"the key may not read {unsettled.NOT_FINAL[r.name][0]}: {r.name} not final are not read again"
+            self.out.notes += [] if note in self.out.notes else [note]
+            return
+        into = unsettled.target(r.name)
+        batch, bad = records.table(into.columns, got)
+        await self.store(into, batch, bad + missing)
+        if r.name == "payments":
+            await self.writer.call(lambda con: con.execute(unsettled.PAYMENT_STATUS, [record_ids]))
+        self.out.reread[r.name] = self.out.reread.get(r.name, 0) + batch.num_rows
+        self.out.rejected += [(r.name, i, why) for i, why in bad]
 
     # -- payment details ---------------------------------------------------------------------------
     async def fetch_details(self) -> None:

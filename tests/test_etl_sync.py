@@ -345,3 +345,49 @@ def test_a_server_clock_jumping_back_never_moves_data_through_back(tmp_path):
     api.faults.config.date_back_rate = 0.0
     assert h.sync() == 0
     assert_complete(h)
+
+
+def test_a_refund_or_dispute_that_settles_long_after_it_was_created_is_caught(tmp_path):
+    """A refund pending since 45 days before the first sync succeeds afterwards, a dispute opened 150
+    days before is lost, a payment processing for 20 days succeeds: each is older than its look-back
+    (30, 120 and 7 days), so no list re-read sees it; the next sync reads them again by id because
+    they were not final."""
+    api = make_api(3000, seed=4)
+    now = api.data.now
+    refund = next(
+        r for r in api.data.sim.refunds if now - r.created > 45 * 86_400_000 and r.status == "succeeded"
+    )
+    dispute = next(d for d in api.data.sim.disputes if now - d.created > 150 * 86_400_000)
+    payment = next(
+        p for p in api.data.sim.payments if now - p.created > 20 * 86_400_000 and p.status == "succeeded"
+    )
+    refund.status, dispute.status, payment.status = "pending", "dispute_opened", "processing"
+    h = Harness(api, tmp_path)
+    assert h.sync() == 0
+    refund.status, dispute.status, payment.status = "succeeded", "dispute_lost", "succeeded"
+    assert h.sync() == 0
+    assert h.query("SELECT status FROM payments WHERE payment_id = ?", [payment.id]) == [("succeeded",)]
+    assert h.query("SELECT status FROM refunds WHERE refund_id = ?", [refund.id]) == [("succeeded",)]
+    assert h.query("SELECT dispute_status FROM disputes WHERE dispute_id = ?", [dispute.id]) == [
+        ("dispute_lost",)
+    ]
+    assert "read again by id (not final yet): refunds 1, disputes" in h.stdout.getvalue()
+    assert h.sync() == 0  # both final now: not read again
+    assert "refunds" not in h.stdout.getvalue().split("read again by id", 1)[-1].split("\n")[0]
+
+
+def test_the_demos_follow_up_sees_every_new_payment(tmp_path):
+    """The demo's printed steps: its sandbox's clock is now; "move time" advances it 7 days, ahead of
+    this machine's; "sync again" (with DODO_ANALYTICS_TRUST_API_CLOCK=1, as printed) reads all of it.
+    Without the setting the sync keeps to this machine's clock and says so."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api = make_api(800, seed=2, now=now)
+    h = Harness(api, tmp_path)
+    assert h.sync() == 0
+    api.data.advance(7 * 86_400_000)
+    assert h.sync() == 0 and "ahead of this machine's" in h.stdout.getvalue()
+    h.env["DODO_ANALYTICS_TRUST_API_CLOCK"] = "1"
+    assert h.sync() == 0 and "ahead of this machine's" not in h.stdout.getvalue()
+    assert_complete(h)
