@@ -66,6 +66,22 @@ def drop_at(obj: dict, path: tuple) -> None:
     obj.pop(path[-1], None)
 
 
+def not_final(name: str, record) -> bool:
+    """Whether the sync reads this sandbox record again by id (etl/unsettled.py)."""
+    status = getattr(record, "status", None) or ""
+    if name == "refunds":
+        return status == "pending"
+    if name == "disputes":
+        return status not in (
+            "dispute_won",
+            "dispute_lost",
+            "dispute_accepted",
+            "dispute_expired",
+            "dispute_cancelled",
+        )
+    return name == "payments" and (status == "processing" or status.startswith("requires_"))
+
+
 idx = st.integers(0, 100_000)
 MUTATION = st.one_of(
     st.tuples(st.just("wrong type"), st.sampled_from(NAMES), idx, idx, idx),
@@ -130,6 +146,8 @@ class Plan:
                 self.extra[name] |= set(copies)
                 if name == "payments" and record.status == "failed":  # the sync asks for their details: 404
                     self.missing_details |= {("payment_details", c) for c in copies}
+                if not_final(name, record):  # read again by id as not final: 404 too
+                    self.missing_details |= {(name, c) for c in copies}
             elif how == "not an object":
                 self.edit(name, rid, ("junk",))
                 self.junk.add(name)
@@ -182,6 +200,8 @@ class Mangling(AsyncSandboxTransport):
             body["items"] = self.plan.apply(self.paths[path], body["items"])
         elif path.startswith("/payments/"):
             body = self.plan.apply("payment_details", [body])[0]
+        elif path.startswith(("/refunds/", "/disputes/")):  # a record read again by id, changed the same way
+            body = self.plan.apply(path.split("/")[1], [body])[0]
         else:
             return response
         content = json.dumps(body).encode().replace(NOT_UTF8.encode(), b"\xff\xfe")
