@@ -173,6 +173,18 @@ def money_card(
     )
 
 
+def known(rows: Any, label: str, unknown: str, value: str, what: str, where: Any = st) -> Any:
+    """The rows whose `label` is known; the share of `value` the unknown row holds is said, not
+    plotted as if it were a category ("Country known for 82% of this volume")."""
+    missing = rows[rows[label] == unknown]
+    total, gap = rows[value].sum(), missing[value].sum()
+    if total and gap:
+        where.caption(
+            f"{what} known for {1 - gap / total:.0%} of it: the rest waits for the payment's detail."
+        )
+    return rows[rows[label] != unknown]
+
+
 def provisional(filters: Filters) -> None:
     """Says how many of the period's succeeded payments count only until their detail is fetched."""
     row = data.query(revenue.PROVISIONAL, filters.params()).iloc[0]

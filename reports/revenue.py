@@ -40,6 +40,12 @@ BY_PERIOD = (
 VOLUME = Chart(BY_PERIOD, PAYMENTS_IN_PERIODS)
 LOSSES = Chart(BY_PERIOD, REFUNDS_IN_PERIODS)  # the same rows as VOLUME: refunds and lost disputes
 
+# how many succeeded payments have a known tax (their detail, or the ledger's entries for them)
+TAX_COVERAGE = (
+    "SELECT coalesce(sum(tax_known_payments), 0) known, coalesce(sum(succeeded_payments), 0) n "
+    "FROM revenue_daily_by_product WHERE currency = $currency AND product_ok(product_id, $products::VARCHAR[]) "
+    "AND day BETWEEN $start AND $end"
+)
 # Succeeded payments counted until their detail says whether they only updated a card.
 PROVISIONAL = (
     "SELECT count(*) n, coalesce(sum(total_amount), 0) amount FROM counted_payments WHERE provisional "

@@ -765,3 +765,17 @@ def test_a_series_has_one_colour_on_every_page():
         bars.data[1].marker.color == figures.COLORS["Churn"]
         and line.data[1].line.color == figures.COLORS["ARR"]
     )
+
+
+def test_what_is_not_known_yet_is_said_not_plotted(warehouse, monkeypatch):
+    """The hand-built business: USD's one failure (pA0) has no detail, and no payment has a billing
+    country: no "unknown" bar, a sentence instead."""
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    failures_page = open_page(PAGES[3])
+    captions = [c.value for c in failures_page.caption]
+    assert "No failed payment of the period has its decline reason read yet." in captions
+    charts = [c.proto.spec for c in failures_page.get("plotly_chart")]
+    assert charts and not any("Failures by decline code" in spec for spec in charts)
+    assert any("By payment method" in spec for spec in charts)
+    revenue_page = open_page(PAGES[1])
+    assert "By country (where known): nothing known yet." in [c.value for c in revenue_page.caption]

@@ -57,9 +57,16 @@ weekly = figures.lines(
     percent=True,
 )
 ui.chart(weekly, "outcomes_weekly", failures.WEEKLY, filters)
-reasons = data.rows(failures.REASONS, filters)
-codes = figures.bars(reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code")
-ui.chart(codes, "failure_codes", failures.REASONS, filters)
+reasons = ui.known(
+    data.rows(failures.REASONS, filters), "error_code", "unknown", "failed", "The decline reason is"
+)
+if reasons.empty:
+    st.caption("No failed payment of the period has its decline reason read yet.")
+else:
+    codes = figures.bars(
+        reasons, "error_code", {"failed": "Failed payments"}, title="Failures by decline code"
+    )
+    ui.chart(codes, "failure_codes", failures.REASONS, filters)
 ui.table(reasons, filters.currency)
 by = data.rows(failures.SPLIT, filters)
 left, right = st.columns(2)
@@ -68,6 +75,11 @@ for column, field, title in (
     (right, "country", "By country (where known)"),
 ):
     part = by.groupby(field, as_index=False)["failed"].sum()
+    if field == "country":
+        part = ui.known(part, "country", "unknown", "failed", "The country is", where=column)
+    if part.empty:
+        column.caption(f"{title}: nothing known yet.")
+        continue
     ui.chart(
         figures.bars(part, field, {"failed": "Failed"}, title=title),
         f"failures_by_{field}",

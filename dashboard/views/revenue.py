@@ -43,6 +43,12 @@ for col, (key, label) in zip(
         delta_color="inverse" if key in ("refunds", "disputes_lost") else "normal",
     )
 ui.provisional(filters)
+taxed = data.query(revenue.TAX_COVERAGE, filters.params()).iloc[0]
+if taxed["n"] and taxed["known"] < taxed["n"]:
+    st.caption(
+        f"Tax known for {taxed['known'] / taxed['n']:.0%} of the succeeded payments ({int(taxed['known']):,} of "
+        f"{int(taxed['n']):,}): from the payment's detail or the ledger, which the next syncs complete."
+    )
 ledger = data.query(revenue.LEDGER, filters.params()).iloc[0]
 fees = data.query(revenue.FEES, filters.params()).iloc[0]["f"]
 f = ui.card_columns(2)
@@ -76,6 +82,11 @@ for column, (field, title) in zip(
     strict=True,
 ):
     part = split.groupby(field, as_index=False)["amount"].sum().sort_values("amount", ascending=False)
+    if field == "country":
+        part = ui.known(part, "country", "unknown", "amount", "The country is", where=column)
+    if part.empty:
+        column.caption(f"{title}: nothing known yet.")
+        continue
     ui.chart(
         figures.bars(part, field, {"amount": "Gross"}, cur, title),
         f"revenue_by_{field}",
@@ -84,9 +95,18 @@ for column, (field, title) in zip(
         where=column,
         by=field,
     )
-products = data.rows(revenue.BY_PRODUCT, filters)
-by_product = figures.bars(
-    products, "product", {"amount": "Gross"}, cur, "By product (subscriptions by their plan)"
+products = ui.known(
+    data.rows(revenue.BY_PRODUCT, filters),
+    "product",
+    "unknown (detail not fetched)",
+    "amount",
+    "The product is",
 )
-ui.chart(by_product, "revenue_by_product", revenue.BY_PRODUCT, filters)
+if products.empty:
+    st.caption("By product: nothing known yet.")
+else:
+    by_product = figures.bars(
+        products, "product", {"amount": "Gross"}, cur, "By product (subscriptions by their plan)"
+    )
+    ui.chart(by_product, "revenue_by_product", revenue.BY_PRODUCT, filters)
 st.caption(f"Days are in {filters.timezone}. Refunds and disputes count on the day they were created.")
