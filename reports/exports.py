@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from reports.query import bind
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading blanks before they decide a cell is a formula (" =1+1" runs too), and a
 # cell holds at most 32,767 characters in Excel: a longer one would spill into the next rows.
@@ -297,5 +299,5 @@ def select(
         params["products"] = list(products)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     order = ", ".join(q(c) for c in (export.when, export.currency) if c) or "1"
-    used = {k: v for k, v in params.items() if f"${k}" in sql + clause}
-    return f"SELECT * FROM ({sql}){clause} ORDER BY {order}, 1", used
+    full = f"SELECT * FROM ({sql}){clause} ORDER BY {order}, 1"
+    return full, bind(full, params)
