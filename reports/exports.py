@@ -40,7 +40,7 @@ def neutralise(column: pd.Series) -> pd.Series:
 @dataclass(frozen=True)
 class Export:
     """One report. `sql` names its columns with their titles; `money` maps each money column (minor
-    units) to the column holding its currency; `when` is the column the period filters (a timestamp
+    units) to the column holding its currency, or to a fixed code in quotes ("'USD'"); `when` is the column the period filters (a timestamp
     filtered by local day, or a month); `currency` the column the currency filter reads (None: the
     report is not per currency); `product` the column the product filter reads (None: no product)."""
 
@@ -50,6 +50,11 @@ class Export:
     currency: str | None = "Currency"
     product: str | None = None
     monthly: bool = False
+
+    def fixed_currency(self, column: str) -> str | None:
+        """The code of a money column whose currency is fixed ("'USD'"); None when a column holds it."""
+        ref = self.money[column]
+        return ref.strip("'") if ref.startswith("'") else None
 
 
 # A payment's or refund's entries in the ledger: fee, tax, and the wallet's balance after them (the

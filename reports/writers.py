@@ -69,7 +69,8 @@ def shaped(con, export: Export, sql: str, params: dict[str, Any], fmt: str) -> s
     for name, kind, *_ in columns:
         c = q(name)
         if name in export.money:
-            currency = export.money[name] if export.money[name].startswith("'") else q(export.money[name])
+            fixed = export.fixed_currency(name)
+            currency = f"'{fixed}'" if fixed else q(export.money[name])
             amount = f"round_even({c}, 0)" if kind in ("DOUBLE", "FLOAT") else c  # MRR: unrounded minor units
             out.append(f"{'major_text' if fmt == 'csv' else 'major_num'}({amount}, {currency}) AS {c}")
         elif kind.startswith("TIMESTAMP") and fmt != "parquet":
@@ -128,7 +129,12 @@ def _xlsx(con, sql: str, params: dict[str, Any], tmp: Path, sheet: str, export: 
 
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    currency_of = {i: export.money[n] for i, n in enumerate(names) if n in export.money}
+    # each money column's currency: a fixed code, or the index of the column that holds it
+    currency_of = {
+        i: export.fixed_currency(n) or names.index(export.money[n])
+        for i, n in enumerate(names)
+        if n in export.money
+    }
     book = Workbook(write_only=True)
     ws = book.create_sheet(sheet[:31])
     ws.freeze_panes = "A2"
@@ -146,12 +152,8 @@ def _xlsx(con, sql: str, params: dict[str, Any], tmp: Path, sheet: str, export: 
             cells = []
             for i, value in enumerate(row):
                 if i in currency_of and value is not None:
-                    code = (
-                        currency_of[i].strip("'")
-                        if currency_of[i].startswith("'")
-                        else row[names.index(currency_of[i])]
-                    )
-                    digits = exponent(code or "")
+                    ref = currency_of[i]
+                    digits = exponent((ref if isinstance(ref, str) else row[ref]) or "")
                     cells.append(
                         _cell(
                             ws, WriteOnlyCell, value, number_format="0" if not digits else "0." + "0" * digits
