@@ -55,7 +55,9 @@ def main() -> int:
                 out = Path(tmp) / f"{what}.{fmt}"
                 seconds, rows = timed(
                     args.runs,
-                    lambda what=what, fmt=fmt, out=out: writers.write(con, what, fmt, out, timezone=timezone),
+                    lambda what=what, fmt=fmt, out=out: writers.write(con, what, fmt, out, timezone=timezone)[
+                        0
+                    ],
                 )
                 worst = max(worst, seconds)
                 size = out.stat().st_size / 2**20
@@ -69,7 +71,8 @@ def main() -> int:
         for what in ("close", "refunds"):
             out = Path(tmp) / f"{what}.xlsx"
             seconds, rows = timed(
-                args.runs, lambda what=what, out=out: writers.write(con, what, "xlsx", out, timezone=timezone)
+                args.runs,
+                lambda what=what, out=out: writers.write(con, what, "xlsx", out, timezone=timezone)[0],
             )
             print(f"  {what:<16} xlsx     {rows:>10,} rows {seconds:6.2f} s ({rows / seconds:,.0f} rows/s)")
         seconds, tables = timed(1, lambda: writers.write_tables(con, Path(tmp) / "all"))

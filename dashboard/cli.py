@@ -117,11 +117,9 @@ def export(args) -> int:
                 print(f"Wrote {len(tables)} tables ({sum(tables.values()):,} rows) as Parquet under {out}")
                 return ExitCode.OK
             timezone = con.execute("SELECT timezone FROM metric_settings").fetchall()[0][0]
-            rows = writers.write(
+            rows, note = writers.write(
                 con, args.what, args.format, out, start, end, currency, timezone, args.product
             )
-            sql, params = exports.select(args.what, start, end, currency, timezone, args.product)
-            note = writers.lacking(con, args.what, sql, params)
     except writers.ExportError as exc:
         print(f"dodo-analytics export: {exc}", file=sys.stderr)
         return ExitCode.USAGE

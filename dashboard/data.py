@@ -69,16 +69,41 @@ def _export(
     currency: str | None,
     timezone: str,
     products: tuple[str, ...],
-) -> tuple[bytes, int]:
+) -> tuple[bytes, int, str | None]:
     with tempfile.TemporaryDirectory() as tmp, published.connect(path) as con:
         out = Path(tmp) / f"export.{fmt}"
-        rows = writers.write(con, what, fmt, out, start, end, currency, timezone, list(products))
-        return out.read_bytes(), rows
+        rows, note = writers.write(con, what, fmt, out, start, end, currency, timezone, list(products))
+        return out.read_bytes(), rows, note
 
 
-def export_file(what: str, fmt: str, filters: Filters) -> tuple[bytes, int]:
-    """The Exports page's file and its row count, built once per published file, format and filter."""
+@st.cache_data(max_entries=32, show_spinner=False)
+def _preview(
+    path: str,
+    ident: Identity,
+    what: str,
+    start: date | None,
+    end: date,
+    currency: str | None,
+    timezone: str,
+    products: tuple[str, ...],
+) -> pd.DataFrame:
+    with published.connect(path) as con:
+        return writers.preview(con, what, start, end, currency, timezone, list(products))
+
+
+def _report(what: str, filters: Filters) -> tuple:
+    """A report's arguments under the filters: the currency only where the report has one."""
     currency = filters.currency if exports.EXPORTS[what].currency else None
-    return _export(
-        *_published(), what, fmt, filters.start, filters.end, currency, filters.timezone, filters.products
-    )
+    return what, filters.start, filters.end, currency, filters.timezone, filters.products
+
+
+def export_file(what: str, fmt: str, filters: Filters) -> tuple[bytes, int, str | None]:
+    """The Exports page's file, its row count and what it lacks; built once per published file,
+    format and filter."""
+    what, *rest = _report(what, filters)
+    return _export(*_published(), what, fmt, *rest)
+
+
+def export_preview(what: str, filters: Filters) -> pd.DataFrame:
+    """The report's first rows as its CSV shows them, without building the file."""
+    return _preview(*_published(), *_report(what, filters))

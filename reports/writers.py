@@ -20,6 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from reports.exports import CELL_LIMIT, CUT, EXPORTS, Export, q, select
 from reports.money import THREE_DECIMAL, ZERO_DECIMAL, exponent
 
@@ -144,6 +146,7 @@ def _xlsx(con, sql: str, params: dict[str, Any], tmp: Path, sheet: str, export: 
     while batch := cursor.fetchmany(BATCH):
         rows += len(batch)
         if rows > SHEET_ROWS:
+            ws.close()  # ends the sheet's open temporary file before giving up
             raise ExportError(
                 f"{rows:,}+ rows do not fit in one Excel sheet ({SHEET_ROWS:,}): narrow the period, "
                 "or use --format csv or parquet"
@@ -253,17 +256,34 @@ def write(
     currency: str | None = None,
     timezone: str = "UTC",
     products: list[str] | None = None,
-) -> int:
-    """Write one report to `out`; the number of rows written."""
+) -> tuple[int, str | None]:
+    """Write one report to `out`: the rows written, and what they lack that a reader should be told."""
     export = EXPORTS[what]
     sql, params = select(what, start, end, currency, timezone, products)
     final = shaped(con, export, sql, params, fmt)
     with replacing(Path(out)) as tmp:
         if fmt == "csv":
-            return _csv(con, final, params, tmp)
-        if fmt == "parquet":
-            return _parquet(con, final, params, tmp)
-        return _xlsx(con, final, params, tmp, what, export)
+            rows = _csv(con, final, params, tmp)
+        elif fmt == "parquet":
+            rows = _parquet(con, final, params, tmp)
+        else:
+            rows = _xlsx(con, final, params, tmp, what, export)
+    return rows, lacking(con, what, sql, params)
+
+
+def preview(
+    con,
+    what: str,
+    start: date | None,
+    end: date | None,
+    currency: str | None,
+    timezone: str,
+    products: list[str] | None = None,
+    n: int = 20,
+) -> pd.DataFrame:
+    """The first `n` rows of a report as its CSV writes them, without writing it."""
+    sql, params = select(what, start, end, currency, timezone, products)
+    return con.execute(f"{shaped(con, EXPORTS[what], sql, params, 'csv')} LIMIT {int(n)}", params).fetchdf()
 
 
 def write_tables(con, out: Path) -> dict[str, int]:

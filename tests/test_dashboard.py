@@ -205,7 +205,7 @@ def test_exports_are_the_whole_filtered_set_with_bom_and_utc_times(warehouse, tm
 
     out = tmp_path / "p.csv"
     with published.connect(warehouse) as con:
-        rows = writers.write(
+        rows, _ = writers.write(
             con, "payments", "csv", out, date(2026, 1, 1), date(2026, 3, 31), "USD", "Europe/Berlin"
         )
         expected = con.execute(
@@ -779,3 +779,15 @@ def test_what_is_not_known_yet_is_said_not_plotted(warehouse, monkeypatch):
     assert any("By payment method" in spec for spec in charts)
     revenue_page = open_page(PAGES[1])
     assert "By country (where known): nothing known yet." in [c.value for c in revenue_page.caption]
+
+
+def test_the_exports_page_previews_and_says_when_a_format_cannot_hold_the_report(warehouse, monkeypatch):
+    from reports import writers
+
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(warehouse))
+    at = open_page("views/exports.py")
+    assert list(at.dataframe[0].value.columns[:2]) == ["Payment ID", "Created At"]
+    assert any(c.value.startswith("20 rows. The first 20") for c in at.caption)  # USD, all time
+    monkeypatch.setattr(writers, "SHEET_ROWS", 5)  # an Excel sheet smaller than the report
+    at.radio[0].set_value("xlsx").run()
+    assert not at.exception and "do not fit in one Excel sheet" in at.error[0].value

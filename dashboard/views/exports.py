@@ -1,6 +1,3 @@
-import io
-
-import pandas as pd
 import streamlit as st
 
 from dashboard import data, ui
@@ -26,11 +23,15 @@ st.caption(
 )
 if filters.products and not export.product:
     st.caption("This report has no product: the product filter does not apply to it.")
-body, rows = data.export_file(what, fmt, filters)
-csv = data.export_file(what, "csv", filters)[0]
+try:
+    body, rows, note = data.export_file(what, fmt, filters)
+except writers.ExportError as exc:  # an Excel sheet too small for the period, say
+    st.error(str(exc))
+    st.stop()
 st.caption(f"{rows:,} rows. The first {min(rows, 20)}:")
-preview = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig", dtype=str, keep_default_na=False, nrows=20)
-st.dataframe(preview, hide_index=True)
+st.dataframe(data.export_preview(what, filters), hide_index=True)
+if note:
+    st.caption(note)
 st.download_button(
     f"Download {what}.{fmt}",
     body,
