@@ -1,9 +1,8 @@
-import pandas as pd
 import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import customers
-from reports.money import money
+from reports.money import missing, money
 from reports.records import pattern
 
 filters, _ = ui.header("Customer profile")
@@ -41,8 +40,8 @@ for t in totals.itertuples():
     ui.money_card(c[1], f"Net of refunds and lost disputes ({t.currency})", t.net, t.currency)
     ui.money_card(c[2], f"MRR now ({t.currency})", t.mrr, t.currency)
     c[3].metric("Payments", f"{t.payments:,}")
-    c[4].metric("First payment", "none" if pd.isna(t.first_payment) else f"{t.first_payment:%Y-%m-%d}")
-    c[5].metric("Last payment", "none" if pd.isna(t.last_payment) else f"{t.last_payment:%Y-%m-%d}")
+    c[4].metric("First payment", "none" if missing(t.first_payment) else f"{t.first_payment:%Y-%m-%d}")
+    c[5].metric("Last payment", "none" if missing(t.last_payment) else f"{t.last_payment:%Y-%m-%d}")
 history = data.query(customers.MRR, one)
 for currency, part in history.groupby("currency"):
     st.plotly_chart(
@@ -61,6 +60,6 @@ events = data.query(customers.TIMELINE, one)
 events.insert(
     1,
     "value",
-    [money(v, c) if pd.notna(v) else "" for v, c in zip(events["amount"], events["currency"], strict=True)],
+    ["" if missing(v) else money(v, c) for v, c in zip(events["amount"], events["currency"], strict=True)],
 )
 ui.table(events.drop(columns=["amount"]), filters.currency)

@@ -2,13 +2,13 @@ import streamlit as st
 
 from dashboard import data, figures, ui
 from reports import growth
-from reports.filters import mark_complete
+from reports.money import missing
 from reports.overview import change
 
-filters, status = ui.header("Growth & trials")
+filters, _ = ui.header("Growth & trials")
 cur = filters.currency
 st.caption("Whole-business numbers in the selected currency; the product filter does not apply here.")
-months = mark_complete(data.query(growth.GROWTH, filters.params()), "month", "month", status.today)
+months = data.query(growth.GROWTH, filters.params())  # is_complete: mrr_monthly's own flag
 done = months[months["is_complete"]]
 if done.empty:
     st.caption("No complete month in the period yet.")
@@ -28,11 +28,11 @@ else:
     )
     c[1].metric(
         f"MRR growth, {last['month']:%b %Y}",
-        "n/a" if last["growth_rate"] != last["growth_rate"] else f"{last['growth_rate']:+.1%}",
+        "n/a" if missing(last["growth_rate"]) else f"{last['growth_rate']:+.1%}",
     )
     c[2].metric(
         f"Quick ratio, {last['month']:%b %Y}",
-        "n/a (no losses)" if last["quick_ratio"] != last["quick_ratio"] else f"{last['quick_ratio']:.2f}",
+        "n/a (no losses)" if missing(last["quick_ratio"]) else f"{last['quick_ratio']:.2f}",
         help="(new + expansion + reactivation) ÷ (contraction + churn): above 1, MRR grows",
     )
     st.plotly_chart(
@@ -100,5 +100,5 @@ else:
             title="Trial-to-paid conversion by the month the trial started",
         )
     )
-    trials["conversion_rate"] = [f"{r:.1%}" if r == r else "n/a" for r in trials["conversion_rate"]]
+    trials["conversion_rate"] = ["n/a" if missing(r) else f"{r:.1%}" for r in trials["conversion_rate"]]
     ui.table(trials, cur)
