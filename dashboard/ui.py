@@ -7,7 +7,6 @@ import hmac
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from dashboard import data, gate
 from reports import customers, revenue, tables
 from reports.filters import CURRENCIES, PRESETS, PRODUCTS, Filters, period
 from reports.money import compact, money
-from reports.overview import days_before
 from reports.query import Chart
 from reports.status import Status, stamp
 
@@ -127,27 +125,6 @@ def header(title: str) -> tuple[Filters, Status]:
     else:
         st.caption(text)
     return filters(now), now
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Like with like: the period's complete days (`compared`) and as many days just before them
-    (`before`); `what` names the latter for a card's delta, `how` explains it in the card's help."""
-
-    compared: Filters
-    before: Filters
-    what: str
-    how: str
-
-
-def comparison(filters: Filters, status: Status) -> Comparison:
-    compared = filters.complete_days(status.today)
-    what = days_before(compared)
-    how = (
-        f"Change: the period's complete days ({compared.first_day} to {compared.end}) against {what}; "
-        "the day still running is left out of the comparison."
-    )
-    return Comparison(compared, compared.previous(), what, how)
 
 
 def card_columns(n: int) -> list[Any]:

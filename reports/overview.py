@@ -1,6 +1,9 @@
 """The Overview page's queries: the period's volume, success rate and churn against the period before,
-and the daily revenue chart (its MRR chart is the Subscriptions page's MRR trend)."""
+and the daily revenue chart (its MRR chart is the Subscriptions page's MRR trend); and how every
+page's cards compare with the period before (`comparison`, `change`)."""
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from reports import revenue
@@ -40,3 +43,25 @@ def change(a: Any, b: Any, what: str) -> str | None:
 def days_before(compared: Filters) -> str:
     """What a period-over-period change compares: "the 29 days before" (complete days only)."""
     return f"the {compared.days:,} days before" if compared.days > 0 else "nothing"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Like with like: the period's complete days (`compared`) and as many days just before them
+    (`before`); `what` names the latter for a card's delta, `how` explains it in the card's help."""
+
+    compared: Filters
+    before: Filters
+    what: str
+    how: str
+
+
+def comparison(filters: Filters, today: date) -> Comparison:
+    """The comparison of a page's cards, `today` being the local day of the data's now."""
+    compared = filters.complete_days(today)
+    what = days_before(compared)
+    how = (
+        f"Change: the period's complete days ({compared.first_day} to {compared.end}) against {what}; "
+        "the day still running is left out of the comparison."
+    )
+    return Comparison(compared, compared.previous(), what, how)

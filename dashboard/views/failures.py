@@ -4,14 +4,14 @@ from dashboard import data, figures, ui
 from reports import failures, overview
 from reports.filters import mark_complete
 from reports.money import missing
-from reports.overview import change
+from reports.overview import change, comparison
 
 filters, status = ui.header("Failures")
 daily = mark_complete(data.rows(failures.WEEKLY, filters), "week", "week", status.today)
 unknown = data.query(failures.UNKNOWN_REASON, filters.params()).iloc[0]["n"]
 totals = daily[["succeeded", "failed", "other", "renewal_succeeded", "renewal_failed"]].sum()
 final = totals["succeeded"] + totals["failed"]
-versus = ui.comparison(filters, status)
+versus = comparison(filters, status.today)
 rate_now, rate_before = (
     data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (versus.compared, versus.before)
 )

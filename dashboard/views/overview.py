@@ -4,12 +4,12 @@ from dashboard import data, figures, ui
 from reports import overview, subscriptions
 from reports.filters import mark_complete
 from reports.money import missing
-from reports.overview import change
+from reports.overview import change, comparison
 
 filters, status = ui.header("Overview")
 cur = filters.currency
 # Changes compare like with like: the period's complete days with as many days just before them.
-versus = ui.comparison(filters, status)
+versus = comparison(filters, status.today)
 compared, before, what, how = versus.compared, versus.before, versus.what, versus.how
 now = data.query(overview.SUMS, filters.params()).iloc[0]
 now_compared, earlier = (data.query(overview.SUMS, f.params()).iloc[0] for f in (compared, before))

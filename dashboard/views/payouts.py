@@ -4,7 +4,7 @@ from dashboard import data, figures, ui
 from reports import payouts
 from reports.exports import USD_EQUIVALENT
 from reports.money import money
-from reports.overview import change
+from reports.overview import change, comparison
 
 filters, status = ui.header("Payouts & balance")
 cur = filters.currency
@@ -17,7 +17,7 @@ if len(balance):
     ui.money_card(c[0], "Balance at the period's end", balance["balance"].iloc[-1], cur, help=help_)
 else:
     c[0].metric("Balance at the period's end", "no entries", help=help_)
-versus = ui.comparison(filters, status)
+versus = comparison(filters, status.today)
 paid_now, paid_before = (
     data.rows(payouts.PAYOUTS, f)["amount"].sum() for f in (versus.compared, versus.before)
 )

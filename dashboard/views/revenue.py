@@ -6,7 +6,7 @@ from dashboard import data, figures, ui
 from reports import revenue
 from reports.filters import GRAINS, mark_complete
 from reports.money import missing
-from reports.overview import change
+from reports.overview import change, comparison
 
 filters, status = ui.header("Revenue")
 grain = st.radio("By", list(GRAINS), horizontal=True, key="revenue_grain")
@@ -18,7 +18,7 @@ by = mark_complete(
 )  # LOSSES has the same rows
 columns = ["gross", "refunds", "disputes_lost", "net"]
 totals = by[columns].sum()
-versus = ui.comparison(filters, status)
+versus = comparison(filters, status.today)
 now_compared, earlier = (
     data.rows(revenue.VOLUME, f)[columns].sum() for f in (versus.compared, versus.before)
 )
