@@ -5,6 +5,7 @@ plain-text part; every text from the API is escaped in the HTML."""
 
 import html
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from reports.money import money
@@ -45,15 +46,17 @@ def ended(first_sent: date, data_through: datetime, timezone: str, cadence: str)
     return out
 
 
-# MRR at the two ends of [t0, t1) per customer from mrr_intervals, the movements between them as in
-# docs/metrics.md §3.4; revenue and outcomes from the daily tables over the local days.
-FIGURES = """
-WITH at0 AS (SELECT customer_id, currency, sum(monthly_value) AS m FROM mrr_intervals
-             WHERE valid_from <= $t0 AND valid_to > $t0 GROUP BY ALL),
+# each customer's MRR at the two ends of [t0, t1) (mrr_intervals): `a` at the start, `b` at the end
+ENDS = """at0 AS (SELECT customer_id, currency, sum(monthly_value) AS m FROM mrr_intervals
+                 WHERE valid_from <= $t0 AND valid_to > $t0 GROUP BY ALL),
      at1 AS (SELECT customer_id, currency, sum(monthly_value) AS m FROM mrr_intervals
              WHERE valid_from <= $t1 AND valid_to > $t1 GROUP BY ALL),
      ends AS (SELECT customer_id, currency, coalesce(at0.m, 0) AS a, coalesce(at1.m, 0) AS b
-              FROM at0 FULL JOIN at1 USING (customer_id, currency)),
+              FROM at0 FULL JOIN at1 USING (customer_id, currency))"""
+# the movements between the two ends as in docs/metrics.md §3.4; revenue and outcomes from the daily
+# tables over the local days
+FIGURES = f"""
+WITH {ENDS},
      moved AS (SELECT e.currency, sum(a) AS mrr_start, sum(b) AS mrr_end,
                       coalesce(sum(b) FILTER (a = 0 AND b > 0 AND c.first_at >= $t0), 0) AS new,
                       coalesce(sum(b) FILTER (a = 0 AND b > 0 AND c.first_at < $t0), 0) AS reactivation,
@@ -91,34 +94,29 @@ ROWS = [
     ("Recovered amount", "recovered_amount"),
 ]
 COUNTS = ("new_customers", "churned_customers", "failed", "recovered")
-BIGGEST = """
-WITH at0 AS (SELECT customer_id, currency, sum(monthly_value) AS m FROM mrr_intervals
-             WHERE valid_from <= $t0 AND valid_to > $t0 GROUP BY ALL),
-     at1 AS (SELECT customer_id, currency, sum(monthly_value) AS m FROM mrr_intervals
-             WHERE valid_from <= $t1 AND valid_to > $t1 GROUP BY ALL)
-SELECT customer_id, currency, coalesce(at0.m, 0) AS a, coalesce(at1.m, 0) AS b, c.email
-FROM at0 FULL JOIN at1 USING (customer_id, currency) LEFT JOIN customers c USING (customer_id)
-WHERE coalesce(at0.m, 0) <> coalesce(at1.m, 0) ORDER BY abs(b - a) DESC, customer_id LIMIT 5"""
+BIGGEST = f"""WITH {ENDS}
+SELECT customer_id, currency, a, b, c.email FROM ends LEFT JOIN customers c USING (customer_id)
+WHERE a <> b ORDER BY abs(b - a) DESC, customer_id LIMIT 5"""
+
+
+def bounds(start: date, end: date, timezone: str) -> dict[str, Any]:
+    """The local days [start, end) as the queries take them: instants $t0, $t1 and days $d0, $d1."""
+    zone = ZoneInfo(timezone)
+    t0, t1 = (datetime.combine(d, datetime.min.time(), zone) for d in (start, end))
+    return {"t0": t0, "t1": t1, "d0": start, "d1": end}
 
 
 def figures(con, start: date, end: date, timezone: str) -> dict[str, dict[str, float]]:
     """{currency: {figure: value}} over the local days [start, end)."""
-    zone = ZoneInfo(timezone)
-    params = {
-        "t0": datetime.combine(start, datetime.min.time(), zone),
-        "t1": datetime.combine(end, datetime.min.time(), zone),
-        "d0": start,
-        "d1": end,
-    }
-    return {row[0]: dict(zip(NAMES, row[1:], strict=True)) for row in con.execute(FIGURES, params).fetchall()}
+    rows = con.execute(FIGURES, bounds(start, end, timezone)).fetchall()
+    return {row[0]: dict(zip(NAMES, row[1:], strict=True)) for row in rows}
 
 
 def build(con, cadence: str, start: date, timezone: str, dashboard_url: str) -> Event:
     end, before = next_start(start, cadence), previous_start(start, cadence)
     now, then = figures(con, start, end, timezone), figures(con, before, start, timezone)
-    zone = ZoneInfo(timezone)
-    t0, t1 = (datetime.combine(d, datetime.min.time(), zone) for d in (start, end))
-    biggest = con.execute(BIGGEST, {"t0": t0, "t1": t1}).fetchall()
+    period = bounds(start, end, timezone)
+    biggest = con.execute(BIGGEST, {"t0": period["t0"], "t1": period["t1"]}).fetchall()
     title = f"Dodo Analytics {cadence} digest: {start}" + (
         "" if cadence == "daily" else f" to {end - timedelta(days=1)}"
     )
