@@ -96,7 +96,9 @@ ROWS = [
 COUNTS = ("new_customers", "churned_customers", "failed", "recovered")
 BIGGEST = f"""WITH {ENDS}
 SELECT customer_id, currency, a, b, c.email FROM ends LEFT JOIN customers c USING (customer_id)
-WHERE a <> b ORDER BY abs(b - a) DESC, customer_id LIMIT 5"""
+WHERE a <> b  -- the five biggest of each currency: amounts in two currencies are never ranked together
+QUALIFY row_number() OVER (PARTITION BY currency ORDER BY abs(b - a) DESC, customer_id) <= 5
+ORDER BY currency, abs(b - a) DESC, customer_id"""
 
 
 def bounds(start: date, end: date, timezone: str) -> dict[str, Any]:
