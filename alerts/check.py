@@ -64,11 +64,13 @@ def plan(con, config: Config, settings: Settings, error: str | None, now: dateti
     out = Plan(first=first)
     out.state["activated_at"] = state.get("activated_at", now.isoformat())
     last_mrr = json.loads(state.get("mrr", "{}"))
+    # MRR now, read once: what mrr_drop compares and what the next check compares with
+    current = rules.mrr_now(con) if "mrr_drop" in config.rules and not error else {}
     for name, options in config.rules.items():
         if error and name not in ("sync_failing", "stale"):
             continue  # a failed run's tables are the last published ones: only the run itself is news
         kwargs: dict[str, Any] = {k: v for k, v in options.items() if k != "channels"}
-        kwargs.update(error=error, checked_at=now, last=last_mrr)
+        kwargs.update(error=error, checked_at=now, last=last_mrr, current=current)
         try:
             found = rules.FIND[name](con, **kwargs)  # type: ignore[operator]
         except duckdb.Error as exc:
@@ -81,7 +83,7 @@ def plan(con, config: Config, settings: Settings, error: str | None, now: dateti
                 if targets := tuple(c for c in options["channels"] if (event.key, c) not in known):
                     out.send.append((event, targets))
     if "mrr_drop" in config.rules and not error:
-        out.state["mrr"] = json.dumps(rules.mrr_now(con))
+        out.state["mrr"] = json.dumps(current)
     if not error:
         _digests(con, config, settings, now, state, known, out)
     return out

@@ -52,10 +52,12 @@ def mrr_now(con) -> dict[str, float]:
     return dict(_rows(con, "SELECT currency, sum(mrr) FROM subscription_mrr_now GROUP BY ALL"))
 
 
-def mrr_drop(con, percent: float, last: dict[str, float], checked_at: datetime, **_) -> list[Event]:
-    """MRR now against the MRR the last check saw (`last`), per currency."""
+def mrr_drop(
+    con, percent: float, last: dict[str, float], current: dict[str, float], checked_at: datetime, **_
+) -> list[Event]:
+    """MRR now (`current`, mrr_now) against the MRR the last check saw (`last`), per currency."""
     events = []
-    for currency, mrr in sorted(mrr_now(con).items()):
+    for currency, mrr in sorted(current.items()):
         before = last.get(currency)
         if before and mrr < before * (1 - percent / 100):
             drop = (before - mrr) / before
