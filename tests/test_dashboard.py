@@ -219,17 +219,7 @@ def test_exports_are_the_whole_filtered_set_with_bom_and_utc_times(warehouse, tm
     frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     # every USD payment of the fixture: A 4, B 1, C 5, D 4, G 1, H 2, T 1, pP, pU
     assert len(frame) == rows == expected == 20
-    assert list(frame.columns[:9]) == [
-        "Payment ID",
-        "Created At",
-        "Customer ID",
-        "Customer Name",
-        "Customer Email",
-        "Billing Country",
-        "Amount",
-        "Tax",
-        "Currency",
-    ]
+    assert frame.columns[0] == "Payment ID"  # Dodo's column order: tests/test_finance.py
     b1 = frame[frame["Payment ID"] == "pB1"].iloc[0]
     # 2026-02-10 01:00 in Berlin, written in UTC as Dodo writes times
     assert (b1["Amount"], b1["Tax"], b1["Created At"]) == ("140.00", "20.00", "2026-02-10 00:00:00.000000")

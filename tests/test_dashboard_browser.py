@@ -247,18 +247,25 @@ def test_downloads_and_metrics_need_the_password(warehouse, tmp_path, reliabilit
     )
 
 
-def test_a_payout_lists_the_entries_it_settles(tmp_path):
-    """The Payouts & balance page of the finance business (helpers.FINANCE_LEDGER): clicking March 1's
-    USD payout lists the six entries of rU1 and pU3 it settled."""
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture(scope="module")
+def finance_served(tmp_path_factory):
+    """The dashboard over the finance business (helpers.FINANCE_LEDGER)."""
     from helpers import publish_finance
 
-    path = tmp_path / "finance.duckdb"
+    path = tmp_path_factory.mktemp("finance") / "finance.duckdb"
     publish_finance(path)
-    with Dashboard(path, port=free_port()) as dashboard, sync_playwright() as p:
+    with Dashboard(path, port=free_port()) as dashboard:
+        yield dashboard.url
+
+
+def test_a_payout_lists_the_entries_it_settles(finance_served, tmp_path):
+    """The Payouts & balance page: clicking March 1's USD payout lists the six entries of rU1 and pU3
+    it settled."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         browser, page = open_browser(p)
-        page.goto(dashboard.url)
+        page.goto(finance_served)
         page.get_by_text("Gross volume").first.wait_for(timeout=30_000)
         page.get_by_role("link", name="Payouts & balance").click()
         page.get_by_text("Payouts not tying out").first.wait_for(timeout=30_000)
@@ -270,18 +277,14 @@ def test_a_payout_lists_the_entries_it_settles(tmp_path):
         browser.close()
 
 
-def test_a_record_opens_its_customers_profile(tmp_path):
-    """The Records page's customers (the finance business, helpers.FINANCE_LEDGER): each row links to
-    the customer's profile; the link opens it with the customer's figures."""
+def test_a_record_opens_its_customers_profile(finance_served):
+    """The Records page's customers (the finance business): each row links to the customer's profile;
+    the link opens it with the customer's figures."""
     from playwright.sync_api import sync_playwright
 
-    from helpers import publish_finance
-
-    path = tmp_path / "finance.duckdb"
-    publish_finance(path)
-    with Dashboard(path, port=free_port()) as dashboard, sync_playwright() as p:
+    with sync_playwright() as p:
         browser, page = open_browser(p)
-        page.goto(dashboard.url)
+        page.goto(finance_served)
         page.get_by_text("Gross volume").first.wait_for(timeout=30_000)
         page.get_by_role("link", name="Records").click()
         page.get_by_role("heading", name="Records").first.wait_for(timeout=30_000)
