@@ -15,7 +15,8 @@ def exponent(currency: str) -> int:
 
 
 def missing(value: Any) -> bool:
-    return value is None or value != value  # None, NaN or NA
+    """None, NaN, NaT or pandas' NA (a nullable column's gap, whose `!=` is NA, not a bool)."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def major(amount: Any, currency: str) -> str | None:

@@ -181,6 +181,8 @@ def test_amounts_use_each_currencys_decimals():
     assert money.major(-200, "EUR") == "-2.00"
     assert money.major(1234.5, "USD") == "12.34" and money.major(1235.5, "USD") == "12.36"  # half to even
     assert money.major(None, "USD") is None
+    assert all(money.missing(v) for v in (None, float("nan"), pd.NA, pd.NaT))
+    assert not any(money.missing(v) for v in (0, 0.0, "", "USD"))
 
 
 def test_formula_injection_is_neutralised_under_pandas_string_dtypes(reliability):
