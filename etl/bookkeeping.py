@@ -41,6 +41,7 @@ class RunStatus(StrEnum):
     OK_WITH_REJECTS = "ok_with_rejects"  # published, but some records could not be loaded
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # still running when the next run started: the process died
+    LOADING = "loading"  # a first sync's early publish: what sync_coverage says is complete, no more
 
 
 # -- sync_runs -----------------------------------------------------------------------------------
@@ -103,6 +104,11 @@ def pin(con, date_header: str | None, started: datetime, trust: bool = False) ->
             f"({last:%Y-%m-%d %H:%M:%S} UTC): data through stays there"
         )
     return server, note
+
+
+def resume_run(con, run_id: int) -> None:
+    """The run's row is `running` again in the working copy, after an early publish showed it `loading`."""
+    con.execute("UPDATE sync_runs SET status = ? WHERE run_id = ?", [RunStatus.RUNNING.value, run_id])
 
 
 def set_data_through(con, run_id: int, through: datetime) -> None:

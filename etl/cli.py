@@ -139,6 +139,11 @@ def _summary(result: SyncResult, out: Outcome, stdout: TextIO) -> None:
         notes.append(f"{out.unplaced:,} records are left out of the money tables (see rejected_records)")
     for note in notes:
         print(f"  note: {note}", file=stdout)
+    if out.publishes:
+        print(
+            f"  first sync, published early {len(out.publishes)} times: {', '.join(out.publishes)}",
+            file=stdout,
+        )
     missing = f", {out.details_missing:,} not available (see rejected_records)" if out.details_missing else ""
     print(f"  payment details {out.details:,} fetched{missing}", file=stdout)
     if out.reread:

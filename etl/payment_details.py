@@ -20,22 +20,26 @@ MAY_UPDATE_CARD = (
 )
 
 
-def stale(con, budget: int) -> list[str]:
+def stale(con, budget: int, since=None, failed: bool = True) -> list[str]:
     """The details that decide whether a payment counts at all (MAY_UPDATE_CARD), then every failed
-    payment's (decline code and message), then others newest first up to `budget`; a detail is stale
-    too when the payment's status has moved since it was fetched. Runs on the writer thread."""
+    payment's (decline code and message) unless not `failed`, newest first, then others newest first
+    up to `budget`; only payments created at or after `since` when given (a first sync's stage). A
+    detail is stale too when the payment's status has moved since it was fetched. Runs on the writer
+    thread."""
     where = (
         "FROM payments p LEFT JOIN payment_details d USING (payment_id) "
-        "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status)"
+        "WHERE (d.payment_id IS NULL OR d.detail_status IS DISTINCT FROM p.status) "
+        "AND p.created_at >= coalesce($since, '-infinity'::TIMESTAMPTZ)"
     )
+    wanted = f"({MAY_UPDATE_CARD} OR p.status = 'failed')" if failed else MAY_UPDATE_CARD
     first = con.execute(
-        f"SELECT payment_id {where} AND ({MAY_UPDATE_CARD} OR p.status = 'failed') "
-        f"ORDER BY ({MAY_UPDATE_CARD}) DESC, p.created_at DESC"
+        f"SELECT payment_id {where} AND {wanted} ORDER BY ({MAY_UPDATE_CARD}) DESC, p.created_at DESC",
+        {"since": since},
     ).fetchall()
     others = con.execute(
         f"SELECT payment_id {where} AND NOT ({MAY_UPDATE_CARD}) AND p.status IS DISTINCT FROM 'failed' "
-        "ORDER BY p.created_at DESC LIMIT ?",
-        [budget],
+        "ORDER BY p.created_at DESC LIMIT $budget",
+        {"since": since, "budget": budget},
     ).fetchall()
     return [i for (i,) in first + others]
 

@@ -18,7 +18,7 @@ from core.errors import ApiError, ExitCode, MetricsError, TieOutError, Warehouse
 from core.published import work_path
 from core.settings import Settings
 
-from . import bookkeeping, metrics
+from . import bookkeeping, coverage, metrics
 from . import warehouse as wh
 from .bookkeeping import RunStatus
 from .client import DodoClient
@@ -109,7 +109,11 @@ def _locked(
         if progress is not None:
             progress(out, client.stats)
 
-    sync = Sync(settings, client, Loader(con), progress=report)
+    async def publish_early() -> None:
+        note = await sync.writer.call(_publish_loading, settings, sync.out, client.stats)
+        sync.out.notes += [note] if note and note not in sync.out.notes else []
+
+    sync = Sync(settings, client, Loader(con), progress=report, publish=publish_early)
     out = sync.out
     if taken_over:  # the kernel freed its lock when it died; the working copy keeps what it committed
         out.notes.append(f"took over the lock of a sync that ended without finishing ({taken_over})")
@@ -167,10 +171,40 @@ def _pass(settings: Settings, sync: Sync, request: SyncRequest) -> str | None:
     return None
 
 
+def _publish_loading(con, settings: Settings, out: Outcome, stats: Counter) -> str | None:
+    """A first sync's early publish, on the writer thread between commits (so the plan says exactly
+    which windows are in): the metric tables and sync_coverage from what is committed, the run's row
+    as `loading`, then a copy swapped into place; the working copy stays open and the pass goes on.
+    A failure is a note: the pass goes on, and the final publish says what is wrong."""
+    con.execute("RESET threads")  # the metric tables use every core (the writer's inserts use one)
+    try:
+        if error := _rebuild_metrics(settings, con, out):
+            return f"an early publish was skipped: {error}"
+        bookkeeping.finish_run(
+            con,
+            out.run_id,
+            RunStatus.LOADING,
+            stats,
+            fetched=out.fetched,
+            new={},
+            skipped=out.skipped,
+            rejected=len(out.rejected),
+            error=None,
+        )
+        wh.publish(con, settings.warehouse, keep_open=True)
+    except (WarehouseError, OSError, duckdb.Error) as exc:
+        return f"an early publish failed: {exc}"
+    finally:
+        bookkeeping.resume_run(con, out.run_id)
+        con.execute("SET threads = 1")
+    return None
+
+
 def _rebuild_metrics(settings: Settings, con, out: Outcome) -> str | None:
     try:
         metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through)
         metrics.tie_out(con)
+        coverage.build(con, settings.grace_days, tuple(out.skipped))
         out.unplaced = bookkeeping.list_unplaced(con, out.run_id)
     except TieOutError as exc:
         return f"the metrics do not tie out: {exc}"

@@ -4,7 +4,7 @@ window with its rows, then fetch payment details. See docs/architecture.md §3."
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,12 +14,13 @@ import pyarrow as pa
 from core.errors import ApiError, ForbiddenError
 from core.settings import Settings
 
-from . import bookkeeping, payment_details, records, unsettled
+from . import bookkeeping, coverage, payment_details, records, stages, unsettled
 from . import warehouse as wh
 from .client import DodoClient
 from .loader import Loader
 from .pager import Window, from_us, iso_us, next_step, page_params, split, to_us
 from .resources import DETAILS, RESOURCES, Mode, Resource
+from .stages import Stage
 
 US_PER_DAY = 86_400_000_000
 
@@ -37,6 +38,7 @@ class Outcome:
     details_missing: int = 0  # payment details the API would not give this run (retried next run)
     reread: dict[str, int] = field(default_factory=dict)  # resource -> records not final, read again by id
     unplaced: int = 0  # loaded records the money tables had to leave out (listed in rejected_records)
+    publishes: list[str] = field(default_factory=list)  # a first sync's early publishes: stage (seconds in)
     notes: list[str] = field(default_factory=list)  # what the summary should tell, short of an error
 
 
@@ -51,10 +53,17 @@ class Sync:
         writer: Loader,
         progress: Callable[[Outcome], None] | None = None,
         wall: Callable[[], float] = time.time,
+        publish: Callable[[], Awaitable[None]] | None = None,
     ):
         self.settings, self.client, self.writer = settings, client, writer
         self.progress = progress or (lambda outcome: None)
-        self.started = datetime.fromtimestamp(wall(), UTC)
+        # a first sync publishes what it has while it loads: `publish` does it (on the writer thread)
+        self.publish, self.wall = publish, wall
+        self.last_publish: float | None = None  # when the last early publish began (None: none yet)
+        self.staged = False  # a first sync, read in stages
+        self.stage = ""  # the first sync's stage being read, or the last one done
+        self.wall_started = wall()
+        self.started = datetime.fromtimestamp(self.wall_started, UTC)
         # run_id is 0 until sync_runs has the row (there may be no disk to write it on)
         self.out = Outcome(0, self.started)
         self.through_us = 0  # data_through in microseconds once pinned: where every window ends
@@ -62,6 +71,7 @@ class Sync:
         self.empty_tables: set[str] = set()
         self.queue: asyncio.Queue = asyncio.Queue()  # the work `drain` hands to its workers
         self.open_windows: dict[str, int] = {}  # resource -> windows of its plan not committed yet
+        self.waiting: dict[str, list[Window]] = {}  # resource -> windows of its plan not queued yet
 
     # -- the pass ----------------------------------------------------------------------------------
     async def run(
@@ -99,13 +109,24 @@ class Sync:
             except ForbiddenError as exc:
                 await self.skip(name, exc)
 
+        # a first sync (payments never complete) reads newest first, in stages, publishing as it goes
+        self.staged = (
+            self.publish is not None
+            and "payments" in names
+            and (await self.writer.call(bookkeeping.state, "payments"))[0] is None
+        )
         # in parallel: probing where each resource's history starts takes a few requests each
         await asyncio.gather(*(plan(name) for name in names))
-        await self.drain(self.fetch_window)
+        if self.staged:
+            await self.read_stages(names)
+        else:
+            await self.read_stage(Stage("every resource", None, tuple(names)), names)
         for name in names:
             self.out.new[name] = await self.count(RESOURCES[name].table) - before[name]
+        self.stage = "records not final"
         await self.reread([n for n in names if n in unsettled.NOT_FINAL and n not in self.out.skipped])
         if details and "payments" in names and "payments" not in self.out.skipped:
+            self.stage = "payment details"
             await self.fetch_details()
         return self.out
 
@@ -175,8 +196,7 @@ class Sync:
         self.out.fetched.setdefault(r.name, 0)
         if not plan:
             await self.writer.call(bookkeeping.finish, r.name)
-        for w in plan:
-            self.queue.put_nowait((r, w))
+        self.waiting[r.name] = plan
 
     async def oldest_stored(self, r: Resource) -> int | None:
         row = await self.writer.call(
@@ -217,6 +237,70 @@ class Sync:
             mid = (lo + hi) // 2
             lo, hi = (lo, mid) if await any_before(mid) else (mid, hi)
         return lo
+
+    # -- a first sync's stages (docs/architecture.md §3.10) -----------------------------------------
+    async def read_stages(self, names: list[str]) -> None:
+        for stage in stages.OPENING:
+            await self.read_stage(stage, names)
+        mrr_days = await self.writer.call(coverage.mrr_days, self.settings.grace_days)
+        ends = [w.lte for n in names for w in self.waiting.get(n, []) if w.lte is not None]
+        for stage in stages.history(mrr_days, min(ends, default=None), self.through_us):
+            await self.read_stage(stage, names)
+
+    async def read_stage(self, stage: Stage, names: list[str]) -> None:
+        """Queue the stage's windows (cutting those across its horizon), read them, then the details
+        that decide whether its payments count (and its failed payments', when it asks); publish
+        when it is a milestone of a first sync."""
+        self.stage = stage.name
+        horizon = None if stage.days is None else self.through_us - stage.days * US_PER_DAY
+        for name in names:
+            r, plan = RESOURCES[name], self.waiting.get(name, [])
+            if r.mode is Mode.INCREMENTAL:
+                parts = await self.parts(r, horizon)
+                now, later, cuts = stages.take(plan, horizon, parts)
+                for old, new in cuts:
+                    await self.writer.commit(wh.Change(name, done=(old,), new=tuple(new)))
+                    self.open_windows[name] += len(new) - 1
+            elif name in stage.whole:
+                now, later = plan, []
+            else:
+                continue
+            self.waiting[name] = later
+            for w in now:
+                self.queue.put_nowait((r, w))
+        await self.drain(self.fetch_window)
+        if not self.staged or "payments" in self.out.skipped:
+            return  # (a later pass fetches its details after the re-reads only)
+        since = None if horizon is None else from_us(horizon)
+        await self.fetch_details(since, stage.failed_details, budget=0)
+        if stage.milestone or self.publish_due():
+            await self.publish_now()
+
+    async def parts(self, r: Resource, horizon: int | None) -> int:
+        """How many windows a cut's newer part becomes: about four pages each, by the density of what
+        is loaded (four when nothing is)."""
+        if horizon is None or r.table in self.empty_tables and not await self.count(r.table):
+            return 4
+        loaded = await self.writer.call(
+            lambda con: con.execute(f"SELECT count(*), min(created_at) FROM {r.table}").fetchall()[0]
+        )
+        if not loaded[0]:
+            return 1
+        per_us = loaded[0] / max(1, self.through_us - to_us(loaded[1]))
+        return max(1, min(16, math.ceil(per_us * (self.through_us - horizon) / 400)))
+
+    def publish_due(self) -> bool:
+        """A first sync published less recently than DODO_ANALYTICS_PUBLISH_MINUTES ago."""
+        minutes = self.settings.publish_minutes
+        return self.last_publish is not None and self.wall() - self.last_publish >= minutes * 60
+
+    async def publish_now(self) -> None:
+        """Publish what is committed (pipeline's early publish); the workers go on meanwhile, their
+        commits waiting behind it on the writer thread."""
+        assert self.publish is not None
+        self.last_publish = self.wall()  # set first: workers that see it due meanwhile do not publish too
+        await self.publish()
+        self.out.publishes.append(f"{self.stage} ({self.wall() - self.wall_started:.0f} s)")
 
     # -- fetching ----------------------------------------------------------------------------------
     async def fetch_window(self, r: Resource, w: Window) -> None:
@@ -267,6 +351,8 @@ class Sync:
         if self.open_windows[r.name] == 0:  # every window of the plan is committed: none can still fail
             await self.writer.call(bookkeeping.finish, r.name)
         self.progress(self.out)
+        if self.publish_due():
+            await self.publish_now()
 
     async def store(self, r: Resource, batch: pa.Table, bad: list, w: Window | None = None, rest=()) -> None:
         """The rows, the rejected records and the window's place in the plan, in one commit."""
@@ -305,8 +391,11 @@ class Sync:
         self.out.rejected += [(r.name, i, why) for i, why in bad]
 
     # -- payment details ---------------------------------------------------------------------------
-    async def fetch_details(self) -> None:
-        ids = await self.writer.call(payment_details.stale, self.settings.detail_budget)
+    async def fetch_details(
+        self, since: datetime | None = None, failed: bool = True, budget: int | None = None
+    ):
+        budget = self.settings.detail_budget if budget is None else budget
+        ids = await self.writer.call(payment_details.stale, budget, since, failed)
         for start in range(0, len(ids), payment_details.BATCH):
             self.queue.put_nowait((RESOURCES["payments"], ids[start : start + payment_details.BATCH]))
         await self.drain(self.fetch_detail_batch)
@@ -323,3 +412,5 @@ class Sync:
         self.out.details += batch.num_rows
         self.out.rejected += [("payment_details", i, why) for i, why in bad]
         self.progress(self.out)
+        if self.publish_due():
+            await self.publish_now()

@@ -202,11 +202,13 @@ def apply(con, changes: list[Change]) -> None:
 
 
 # -- publish -------------------------------------------------------------------------------------
-def publish(con, published: Path) -> None:
-    """Checkpoint and close the working copy, then swap a copy of it into place atomically."""
+def publish(con, published: Path, keep_open: bool = False) -> None:
+    """Checkpoint and close the working copy (or keep it open, with nothing else writing to it: a first
+    sync's early publish), then swap a copy of it into place atomically."""
     work = work_path(published)
-    con.execute("CHECKPOINT")
-    con.close()
+    con.execute("CHECKPOINT")  # everything is in the file, nothing in the write-ahead log
+    if not keep_open:
+        con.close()
     try:
         _copy_into_place(work, published, ".publishing")
     except OSError as exc:

@@ -112,7 +112,8 @@ def test_a_killed_sync_resumes_without_holes_or_duplicates(api_1500, reference_s
     with pytest.raises(Killed):
         h.sync()
     gc.collect()  # the dead run's connection goes away, as it would with the process
-    assert not h.path.exists()  # nothing was published
+    if h.path.exists():  # only a first sync's early publish, which says it is one
+        assert h.query("SELECT status FROM sync_runs WHERE status <> 'running'") == [("loading",)]
     h.kill_after = None
     assert h.sync() == 0, h.stderr.getvalue()
     assert snapshot(h.path) == snapshot(reference.path)
