@@ -50,8 +50,8 @@ class Settings:
     grace_days: int = _whole("DODO_ANALYTICS_GRACE_DAYS", 30, 0, 365)
     recovery_days: int = _whole("DODO_ANALYTICS_RECOVERY_DAYS", 30, 1, 365)
     concurrency: int = _whole("DODO_ANALYTICS_CONCURRENCY", 16, 1, 256)
-    # a first sync publishes what is complete at least this often while it loads
-    publish_minutes: int = _whole("DODO_ANALYTICS_PUBLISH_MINUTES", 5, 1, 1440)
+    # a first sync publishes what is complete at least this often while it loads (0: after each stage)
+    publish_minutes: int = _whole("DODO_ANALYTICS_PUBLISH_MINUTES", 5, 0, 1440)
     stale_hours: int = _whole("DODO_ANALYTICS_STALE_HOURS", 26, 1, 8760)  # the dashboard warns past this
     # a run stops at its deadline with an error (what it read is kept; the next run resumes)
     run_deadline_minutes: int = _whole("DODO_ANALYTICS_RUN_DEADLINE_MINUTES", 240, 1, 10_080)

@@ -290,7 +290,8 @@ class Sync:
         return max(1, min(16, math.ceil(per_us * (self.through_us - horizon) / 400)))
 
     def publish_due(self) -> bool:
-        """A first sync published less recently than DODO_ANALYTICS_PUBLISH_MINUTES ago."""
+        """A first sync published less recently than DODO_ANALYTICS_PUBLISH_MINUTES ago (0: at the end
+        of each stage, see read_stage, and not between)."""
         minutes = self.settings.publish_minutes
         return self.last_publish is not None and self.wall() - self.last_publish >= minutes * 60
 
@@ -351,7 +352,7 @@ class Sync:
         if self.open_windows[r.name] == 0:  # every window of the plan is committed: none can still fail
             await self.writer.call(bookkeeping.finish, r.name)
         self.progress(self.out)
-        if self.publish_due():
+        if self.settings.publish_minutes and self.publish_due():
             await self.publish_now()
 
     async def store(self, r: Resource, batch: pa.Table, bad: list, w: Window | None = None, rest=()) -> None:
@@ -412,5 +413,5 @@ class Sync:
         self.out.details += batch.num_rows
         self.out.rejected += [("payment_details", i, why) for i, why in bad]
         self.progress(self.out)
-        if self.publish_due():
+        if self.settings.publish_minutes and self.publish_due():
             await self.publish_now()

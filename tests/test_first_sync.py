@@ -1,0 +1,137 @@
+"""A first sync publishes early, newest first, and each early publish holds exactly what its
+sync_coverage claims: checked against the sandbox's own records and against the finished sync."""
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from core.published import connect
+from etl.resources import RESOURCES, Mode
+from harness import Harness, assert_complete
+from helpers import make_api
+
+INCREMENTAL = [n for n, r in RESOURCES.items() if r.mode is Mode.INCREMENTAL]
+
+
+class Watching(Harness):
+    """Copies the published file aside each time a request finds it changed: every early publish."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.copies, self.seen = [], None
+
+    def transport(self):
+        inner, harness = super().transport(), self
+
+        class Copying(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request):
+                harness.copy_if_published()
+                return await inner.handle_async_request(request)
+
+        return Copying()
+
+    def copy_if_published(self):
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return
+        if (st.st_ino, st.st_mtime_ns) != self.seen:
+            self.seen = (st.st_ino, st.st_mtime_ns)
+            copy = self.path.with_name(f"early-{len(self.copies)}.duckdb")
+            shutil.copyfile(self.path, copy)
+            self.copies.append(copy)
+
+
+@pytest.fixture(scope="module")
+def first_sync(tmp_path_factory):
+    api = make_api(4000, seed=11)
+    h = Watching(api, tmp_path_factory.mktemp("first"))
+    h.env["DODO_ANALYTICS_PUBLISH_MINUTES"] = "0"  # after every stage, the older history's chunks too
+    assert h.sync() == 0, h.stderr.getvalue()
+    assert_complete(h)
+    return h
+
+
+def rows(path, sql, params=()):
+    with connect(path) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def test_the_first_publish_comes_after_the_last_7_days_and_says_so(first_sync):
+    h = first_sync
+    assert len(h.copies) >= 4, h.stdout.getvalue()
+    first = h.copies[0]
+    assert rows(first, "SELECT status FROM sync_runs WHERE status <> 'running'") == [("loading",)]
+    (through,) = rows(first, "SELECT data_through FROM sync_runs WHERE status = 'loading'")[0]
+    coverage = dict(rows(first, "SELECT resource, complete_from FROM sync_coverage WHERE state = 'partial'"))
+    for name in ("payments", "ledger", "refunds", "disputes"):
+        assert coverage[name] <= through - timedelta(days=7), name
+    states = dict(rows(first, "SELECT resource, state FROM sync_coverage"))
+    assert states["products"] == "complete" and states["subscriptions"] == "loading"
+    assert states["mrr"] == "loading"  # MRR needs every subscription: not claimed yet
+    assert "first sync, published early" in h.stdout.getvalue()
+
+
+def test_every_early_publish_holds_exactly_the_records_it_claims(first_sync):
+    h = first_sync
+    collections = h.api.data.collections
+    for copy in h.copies:
+        (through,) = rows(copy, "SELECT data_through FROM sync_runs WHERE status = 'loading'")[0]
+        end_ms = int(through.timestamp() * 1000)
+        for name, state, start in rows(copy, "SELECT resource, state, complete_from FROM sync_coverage"):
+            if name == "mrr" or state == "loading":
+                continue
+            r = RESOURCES[name]
+            start_ms = 0 if start is None else int(start.timestamp() * 1000)
+            truth = {x.id for x in collections[name].records if start_ms <= x.created <= end_ms}
+            got = {
+                i
+                for (i,) in rows(
+                    copy,
+                    f"SELECT {r.key} FROM {r.table} WHERE created_at >= coalesce(?, '-infinity'::TIMESTAMPTZ)",
+                    [start],
+                )
+            }
+            assert got == truth, (copy.name, name, len(got ^ truth))
+
+
+def test_every_early_publishs_complete_days_and_months_equal_the_finished_syncs(first_sync):
+    h = first_sync
+    final = h.path
+    checked_days = checked_months = 0
+    for copy in h.copies:
+        coverage = {
+            n: (s, f) for n, s, f in rows(copy, "SELECT resource, state, complete_from FROM sync_coverage")
+        }
+        lists = [coverage[n] for n in INCREMENTAL]
+        if any(state == "loading" for state, _ in lists):
+            continue
+        start = max((f for _, f in lists if f is not None), default=None)
+        (through,) = rows(copy, "SELECT data_through FROM sync_runs WHERE status = 'loading'")[0]
+        day = "day > coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ)::DATE"
+        sql = f"SELECT * FROM revenue_daily WHERE {day} ORDER BY day, currency"
+        early = rows(copy, sql, [start])
+        assert early == rows(final, sql, [start]), copy.name
+        checked_days += len(early)
+        state, mrr_from = coverage["mrr"]
+        if state == "loading":
+            continue
+        # MRR at each month's ends (t0, and t1: the next month's start or now) from where it is right
+        sql = (
+            "SELECT month, currency, round(mrr_start, 6), customers_start FROM mrr_monthly WHERE month >= $from "
+            "UNION ALL SELECT month, currency, round(mrr_end, 6), customers_end FROM mrr_monthly "
+            "WHERE least(month + INTERVAL 1 MONTH, $through) >= $from ORDER BY ALL"
+        )
+        params = {"from": mrr_from or datetime.min.replace(tzinfo=UTC), "through": through}
+        early = rows(copy, sql, params)
+        assert early == rows(final, sql, params), copy.name
+        checked_months += len(early)
+    assert checked_days > 30 and checked_months > 0  # the checks above compared something
+
+
+def test_the_finished_sync_says_everything_is_complete(first_sync):
+    states = rows(first_sync.path, "SELECT DISTINCT state FROM sync_coverage")
+    assert states == [("complete",)]
+    assert rows(first_sync.path, "SELECT DISTINCT status FROM sync_runs") == [("ok",)]
