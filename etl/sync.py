@@ -209,9 +209,10 @@ class Sync:
         if start > end:
             return []
         # Nothing known yet (planning runs before any row of the pass lands): many windows, for
-        # parallelism; otherwise about four pages a window.
+        # parallelism, or one for a first sync, whose stages cut it (read_stage); otherwise about
+        # four pages a window.
         if r.table in self.empty_tables:
-            return split(Window(start, end), 16)
+            return split(Window(start, end), 1 if self.staged else 16)
         stored = await self.count(r.table, "WHERE created_at BETWEEN ? AND ?", [from_us(start), from_us(end)])
         parts = max(1, min(16, math.ceil(stored / 400)))
         return split(Window(start, end), parts)
@@ -277,17 +278,16 @@ class Sync:
             await self.publish_now()
 
     async def parts(self, r: Resource, horizon: int | None) -> int:
-        """How many windows a cut's newer part becomes: about four pages each, by the density of what
-        is loaded (four when nothing is)."""
-        if horizon is None or r.table in self.empty_tables and not await self.count(r.table):
-            return 4
-        loaded = await self.writer.call(
+        """How many windows the newer part of a window cut at a stage's horizon becomes: about 20
+        pages each by the density of what is loaded, one when nothing is (the pager splits a deep
+        window itself; each window more costs its last, short page)."""
+        count, oldest = await self.writer.call(
             lambda con: con.execute(f"SELECT count(*), min(created_at) FROM {r.table}").fetchall()[0]
         )
-        if not loaded[0]:
+        if horizon is None or not count:
             return 1
-        per_us = loaded[0] / max(1, self.through_us - to_us(loaded[1]))
-        return max(1, min(16, math.ceil(per_us * (self.through_us - horizon) / 400)))
+        per_us = count / max(1, self.through_us - to_us(oldest))
+        return max(1, min(16, math.ceil(per_us * (self.through_us - horizon) / 2000)))
 
     def publish_due(self) -> bool:
         """A first sync published less recently than DODO_ANALYTICS_PUBLISH_MINUTES ago (0: at the end

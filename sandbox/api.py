@@ -80,6 +80,8 @@ class SandboxAPI:
             self.stats["requests"] += 1
             self.stats[f"method:{method}"] += 1
             self.stats[f"status:{reply.status}"] += 1
+            # what the benchmarks count apart: list pages, or one record by id
+            self.stats["by_id" if path.count("/") > 1 and not path.startswith("/balances/") else "lists"] += 1
         if not any(name == "content-type" for name, _ in reply.headers):
             reply.headers.append(("content-type", "application/json"))
         reply.headers.append(("date", http_date(self.data.now - round(self.faults.date_shift() * 1000))))
