@@ -124,7 +124,27 @@ def header(title: str) -> tuple[Filters, Status]:
             st.text(now.error or "(no message)")  # it may hold the API's own text: plain, never markdown
     else:
         st.caption(text)
-    return filters(now), now
+    chosen = filters(now)
+    if now.coverage.loading:  # our own words and dates: no text from the API
+        st.info(now.coverage.line(now.timezone))
+        if not whole(chosen, now):
+            st.warning(
+                f"This period starts before {now.coverage.first_day(now.timezone)}: its payments, refunds, "
+                "disputes and fees before that day are still loading, so its totals are incomplete."
+            )
+    return chosen, now
+
+
+def whole(period: Filters, status: Status) -> bool:
+    """Whether every payment, refund, dispute and fee of the period is loaded (a first sync loads the
+    newest first): a comparison with an earlier period is made only when that one is whole too."""
+    first = status.coverage.first_day(status.timezone)
+    return first is None or period.first_day >= first
+
+
+def blank(monthly: Any, status: Status) -> Any:
+    """A page's monthly MRR rows with the figures that need MRR not loaded yet blanked."""
+    return status.coverage.blank(monthly, status.timezone)
 
 
 def card_columns(n: int) -> list[Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.errors import NoWarehouse
+from reports.coverage import Coverage, read_coverage
 from reports.query import Reader
 
 LAST_RUN = (
@@ -27,6 +28,7 @@ class Status:
     timezone: str  # the business time zone the metrics' days and months are in
     grace_days: int
     recovery_days: int
+    coverage: Coverage = Coverage()  # what is whole while a first sync loads
 
     @property
     def today(self) -> date:
@@ -58,6 +60,7 @@ def describe(reader: Reader, last_run: Mapping[str, Any] | None, now: datetime) 
         timezone=settings["timezone"].iloc[0],
         grace_days=int(settings["grace_days"].iloc[0]),
         recovery_days=int(settings["recovery_days"].iloc[0]),
+        coverage=read_coverage(reader),
     )
 
 
@@ -65,6 +68,8 @@ def stamp(status: Status, stale_hours: int) -> tuple[bool, str]:
     """The "data through" line every page shows, and whether it is a warning (the last sync failed, or
     the data is older than `stale_hours`)."""
     text = f"Data through {status.data_through:%Y-%m-%d %H:%M} UTC ({_age(status.age_hours)} ago)"
+    if status.status == "loading":
+        text += ", published while the first sync loads"
     if status.status == "failed":
         return True, f"{text}. The last sync failed, saying:"  # its message follows, shown as plain text
     if status.age_hours > stale_hours:

@@ -11,6 +11,7 @@ from core.published import connect
 from etl.resources import RESOURCES, Mode
 from harness import Harness, assert_complete
 from helpers import make_api
+from test_dashboard import PAGES, metric, open_page
 
 INCREMENTAL = [n for n, r in RESOURCES.items() if r.mode is Mode.INCREMENTAL]
 
@@ -135,3 +136,34 @@ def test_the_finished_sync_says_everything_is_complete(first_sync):
     states = rows(first_sync.path, "SELECT DISTINCT state FROM sync_coverage")
     assert states == [("complete",)]
     assert rows(first_sync.path, "SELECT DISTINCT status FROM sync_runs") == [("ok",)]
+
+
+def early(h, mrr: str):
+    """The first early publish whose MRR is in state `mrr` (loading, or partial: right now only)."""
+    return next(
+        c for c in h.copies if rows(c, "SELECT state FROM sync_coverage WHERE resource = 'mrr'")[0][0] == mrr
+    )
+
+
+@pytest.mark.parametrize("mrr", ["loading", "partial"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_a_partial_history_and_says_so(first_sync, monkeypatch, mrr, page):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, mrr)))
+    at = open_page(page)
+    infos = " ".join(i.value for i in at.info)
+    assert "The first sync is still loading the history" in infos
+    assert "history" in infos and "% loaded" in infos
+    # "All time" reaches before what is loaded: said
+    assert "its totals are incomplete" in " ".join(w.value for w in at.warning)
+    if page == "views/subscriptions.py":
+        assert ("MRR, churn and cohorts appear once" in infos) == (mrr == "loading")
+        assert ("Cohorts appear once the whole history is loaded" in infos) == (mrr == "partial")
+
+
+def test_mrr_now_shows_once_it_is_right_and_equals_the_finished_syncs(first_sync, monkeypatch):
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(first_sync.path))
+    final = metric(open_page(PAGES[0]), "MRR")
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, "loading")))
+    assert metric(open_page(PAGES[0]), "MRR") == "loading"
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, "partial")))
+    assert metric(open_page(PAGES[0]), "MRR") == final != "n/a"

@@ -5,11 +5,11 @@ from reports import growth
 from reports.money import missing
 from reports.overview import change
 
-filters, _ = ui.header("Growth & trials")
+filters, status = ui.header("Growth & trials")
 cur = filters.currency
 st.caption("Whole-business numbers in the selected currency; the product filter does not apply here.")
-months = data.query(growth.GROWTH, filters.params())  # is_complete: mrr_monthly's own flag
-done = months[months["is_complete"]]
+months = ui.blank(data.query(growth.GROWTH, filters.params()), status)  # is_complete: mrr_monthly's own flag
+done = months[months["is_complete"] & months["net_new_mrr"].notna()]
 if done.empty:
     st.caption("No complete month in the period yet.")
 else:
@@ -43,7 +43,7 @@ else:
             months, "month", {"growth_rate": "MRR growth"}, title="MRR growth by month", percent=True
         )
     )
-subscribers = data.query(growth.SUBSCRIBERS, filters.params())
+subscribers = ui.blank(data.query(growth.SUBSCRIBERS, filters.params()), status)
 st.plotly_chart(
     figures.lines(
         subscribers,
@@ -56,8 +56,11 @@ st.subheader("Breakdowns")
 by = st.segmented_control("By", ["plan", "interval", "country"], default="plan", key="growth_by")
 by = by or "plan"
 left, right = st.columns(2)
-mrr_by = data.query(growth.MRR_BY, {**filters.params(), "by": by})
-left.plotly_chart(figures.bars(mrr_by, "label", {"mrr": "MRR"}, cur, f"MRR now by {by}"))
+if status.coverage.mrr_ready:
+    mrr_by = data.query(growth.MRR_BY, {**filters.params(), "by": by})
+    left.plotly_chart(figures.bars(mrr_by, "label", {"mrr": "MRR"}, cur, f"MRR now by {by}"))
+else:
+    left.caption("MRR now by plan, interval and country appears once MRR is loaded.")
 if not done.empty:
     moves = data.query(growth.MOVEMENTS_BY, {**filters.params(), "by": by, "month": last["month"]})
     right.plotly_chart(
@@ -70,9 +73,10 @@ if not done.empty:
         )
     )
 left, right = st.columns(2)
-left.caption("Top customers by MRR now (revenue in the period beside it)")
-with left:
-    ui.table(data.query(growth.TOP_CUSTOMERS, filters.params()), cur)
+if status.coverage.mrr_ready:
+    left.caption("Top customers by MRR now (revenue in the period beside it)")
+    with left:
+        ui.table(data.query(growth.TOP_CUSTOMERS, filters.params()), cur)
 right.caption("Top countries by revenue in the period (where the payment's detail was read)")
 with right:
     ui.table(data.query(growth.TOP_COUNTRIES, filters.params()), cur)

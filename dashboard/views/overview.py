@@ -13,9 +13,10 @@ versus = comparison(filters, status.today)
 compared, before, what, how = versus.compared, versus.before, versus.what, versus.how
 now = data.query(overview.SUMS, filters.params()).iloc[0]
 now_compared, earlier = (data.query(overview.SUMS, f.params()).iloc[0] for f in (compared, before))
+comparable = ui.whole(before, status)  # else the days before are still loading: no comparison
 mrr_chart = subscriptions.mrr_trend(filters)
-mrr = data.rows(mrr_chart, filters)
-churn = data.query(overview.CHURN, filters.params())
+mrr = ui.blank(data.rows(mrr_chart, filters), status)
+churn = ui.blank(data.query(overview.CHURN, filters.params()), status)
 rate = data.query(overview.SUCCESS_RATE, filters.params()).iloc[0]["r"]
 rate_now, rate_before = (
     data.query(overview.SUCCESS_RATE, f.params()).iloc[0]["r"] for f in (compared, before)
@@ -24,16 +25,26 @@ rate_now, rate_before = (
 c = ui.card_columns(6)
 for column, name, field in ((c[0], "Gross volume", "g"), (c[1], "Net volume", "n")):
     ui.money_card(
-        column, name, now[field] or 0, cur, change(now_compared[field], earlier[field], what), help=how
+        column,
+        name,
+        now[field] or 0,
+        cur,
+        change(now_compared[field], earlier[field], what) if comparable else None,
+        help=how,
     )
-if not mrr.empty:
+if not status.coverage.mrr_ready:
+    why = "MRR is rebuilt from payments: it appears once every subscription and the payments it depends on are loaded."
+    c[2].metric("MRR", "loading", help=why)
+    c[3].metric("Paying customers", "loading", help=why)
+elif not mrr.empty:
     last = mrr.iloc[-1]
     mrr_change = customers_change = None
     if len(mrr) > 1:
         previous = mrr.iloc[-2]
         month_end = f"the end of {previous['month']:%b %Y}"
         mrr_change = change(last["mrr_end"], previous["mrr_end"], month_end)
-        customers_change = f"{last['customers_end'] - previous['customers_end']:+,} vs {month_end}"
+        if not missing(last["customers_end"]) and not missing(previous["customers_end"]):
+            customers_change = f"{last['customers_end'] - previous['customers_end']:+,.0f} vs {month_end}"
     ui.money_card(
         c[2],
         "MRR",
@@ -42,25 +53,28 @@ if not mrr.empty:
         mrr_change,
         help="MRR now against MRR at the end of the month before",
     )
-    c[3].metric("Paying customers", f"{last['customers_end']:,}", customers_change)
+    paying = last["customers_end"]
+    c[3].metric("Paying customers", "n/a" if missing(paying) else f"{paying:,.0f}", customers_change)
 if filters.products:
     c[4].caption("Customer churn is measured over the whole business, not per product.")
 elif not churn.empty:
     latest = churn.iloc[0]
+    rates = churn["customer_churn_rate"]
     c[4].metric(
         f"Customer churn, {latest['month']:%b %Y}",
-        f"{latest['customer_churn_rate']:.1%}",
+        "n/a (loading)" if missing(rates.iloc[0]) else f"{rates.iloc[0]:.1%}",
         None
-        if len(churn) < 2
-        else f"{latest['customer_churn_rate'] - churn.iloc[1]['customer_churn_rate']:+.1%} "
-        f"vs {churn.iloc[1]['month']:%b %Y}",
+        if len(churn) < 2 or missing(rates.iloc[0]) or missing(rates.iloc[1])
+        else f"{rates.iloc[0] - rates.iloc[1]:+.1%} vs {churn.iloc[1]['month']:%b %Y}",
         delta_color="inverse",
         help="The last complete month before the period's end",
     )
 c[5].metric(
     "Payment success rate",
     "n/a" if missing(rate) else f"{rate:.1%}",
-    None if missing(rate_now) or missing(rate_before) else f"{rate_now - rate_before:+.1%} vs {what}",
+    None
+    if missing(rate_now) or missing(rate_before) or not comparable
+    else f"{rate_now - rate_before:+.1%} vs {what}",
     help=how,
 )
 

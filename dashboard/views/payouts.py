@@ -1,3 +1,4 @@
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, figures, ui
@@ -36,10 +37,12 @@ ui.money_card(
     "USD",
     help=f"{USD_EQUIVALENT}: each payout's usd_equivalent_amount in the ledger; never a rate of ours.",
 )
+first = status.coverage.first_day(filters.timezone)  # None: the whole ledger is loaded
 c[3].metric(
     "Payouts not tying out",
-    f"{int(usd['not_tying']):,} of {int(usd['payouts']):,}",
-    help="A payout ties out when the ledger entries it settles add up to its amount and fee.",
+    f"{int(usd['not_tying']):,} of {int(usd['payouts']):,}" if first is None else "n/a (loading)",
+    help="A payout ties out when the ledger entries it settles add up to its amount and fee."
+    + ("" if first is None else f" Judged once the ledger before {first} is loaded."),
 )
 st.plotly_chart(figures.lines(balance, "day", {"balance": "Balance"}, cur, "Balance by day (ledger)"))
 chart = figures.bars(
@@ -51,6 +54,10 @@ st.caption("Settled: the ledger entries the payout settles, which equal its amou
 ui.table(rows.drop(columns=["day"]), cur)
 st.subheader("Month-end close")
 breaks = data.query(payouts.BREAKS)
+close = data.query(payouts.CLOSE, filters.params())
+if first is not None:  # a month is closed from its whole ledger only
+    breaks, close = (t[pd.to_datetime(t["month"]) >= pd.Timestamp(first)] for t in (breaks, close))
+    st.caption(f"Only the months whose whole ledger is loaded: the ledger before {first} is still loading.")
 if len(breaks):
     st.error(
         "The close does not tie to the ledger's own balances (entries are missing from the warehouse) in:"
@@ -63,4 +70,4 @@ st.caption(
     "the ledger states them; a break is what the entries leave unexplained. All currencies, and in "
     f"{USD_EQUIVALENT}: `dodo-analytics export --what close`."
 )
-ui.table(data.query(payouts.CLOSE, filters.params()), cur)
+ui.table(close, cur)

@@ -11,14 +11,27 @@ st.caption(
     f"MRR is rebuilt from succeeded payments. A subscription stays in MRR for {status.grace_days} days "
     f"past its paid period (grace); months are in {filters.timezone}."
 )
-monthly = data.query(subscriptions.MONTHLY, filters.params())
+coverage = status.coverage
+if not coverage.mrr_ready:
+    st.info(
+        "MRR, churn and cohorts appear once every subscription, and the payments MRR now depends on, "
+        "are loaded: the first sync is loading them."
+    )
+    st.stop()
+monthly = ui.blank(data.query(subscriptions.MONTHLY, filters.params()), status)
+if coverage.mrr_from is not None:
+    st.caption(
+        f"MRR is right from {coverage.mrr_month(filters.timezone):%B %Y}: earlier months are blank until "
+        "their payments are loaded, and until the whole history is, a customer counted as new may be "
+        "one returning."
+    )
 if monthly.empty:
     st.info(f"No recurring revenue in {cur}.")
     st.stop()
 last = monthly.iloc[-1]
 trend_rows = monthly
 if filters.products:  # MRR of the selected products' subscriptions; the rest stays whole-business
-    trend_rows = data.rows(subscriptions.MRR_TREND_OF_PRODUCTS, filters)
+    trend_rows = ui.blank(data.rows(subscriptions.MRR_TREND_OF_PRODUCTS, filters), status)
     trend_rows["arr"] = 12 * trend_rows["mrr_end"]
     st.caption(
         "With a product filter, MRR and ARR are those products' subscriptions; ARPA, LTV, movements, "
@@ -62,7 +75,7 @@ if not risk.empty:
 trend = figures.lines(trend_rows, "month", {"mrr_end": "MRR"}, cur, "MRR and ARR", right={"arr": "ARR"})
 ui.chart(trend, "subscriptions_mrr", subscriptions.MRR_AND_ARR, filters)
 # newest first, the month still running marked; the default is the last complete month
-months = list(monthly["month"])[::-1]
+months = list(monthly.loc[monthly["mrr_start"].notna(), "month"])[::-1]  # movements need MRR at t0
 running = set(monthly.loc[~monthly["is_complete"], "month"])
 complete = [m for m in months if m not in running]
 month = st.selectbox(
@@ -71,10 +84,11 @@ month = st.selectbox(
     index=months.index(complete[0]) if complete else 0,
     format_func=lambda m: f"{m:%B %Y}" + (" (so far)" if m in running else ""),
 )
-st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
-movers = data.query(subscriptions.MOVERS, {**filters.params(), "month": month})
-with st.expander(f"The {len(movers):,} customers behind these movements"):
-    ui.table(movers, cur)
+if month is not None:
+    st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
+    movers = data.query(subscriptions.MOVERS, {**filters.params(), "month": month})
+    with st.expander(f"The {len(movers):,} customers behind these movements"):
+        ui.table(movers, cur)
 rates = monthly.rename(
     columns={
         "customer_churn_rate": "Customer churn",
@@ -101,7 +115,7 @@ for key, source, columns, title in (
 ):
     chart = figures.lines(rates, "month", {k: k for k in columns}, title=title, percent=True)
     ui.chart(chart, key, source, filters)
-types = data.rows(subscriptions.CHURN_TYPES, filters)
+types = ui.blank(data.rows(subscriptions.CHURN_TYPES, filters), status)
 churn_types = figures.bars(
     types,
     "month",
@@ -111,6 +125,9 @@ churn_types = figures.bars(
     stacked=True,
 )
 ui.chart(churn_types, "churn_types", subscriptions.CHURN_TYPES, filters)
+if coverage.lists_from is not None:  # a cohort is the month MRR first began: the whole history says
+    st.info(f"Cohorts appear once the whole history is loaded ({coverage.share:.0%} of it is now).")
+    st.stop()
 cohorts = data.rows(subscriptions.COHORTS, filters)
 st.caption(
     "Cohorts: every cohort since the first payment, whatever the period (a customer's cohort is the month "
