@@ -14,6 +14,7 @@ from core.errors import ExitCode, SettingsError
 from core.settings import LOOPBACK, Settings
 from dashboard.server import allowed_hosts, streamlit_command
 from reports import exports, writers
+from reports.coverage import read_coverage
 
 
 def add_parsers(sub) -> None:
@@ -120,6 +121,7 @@ def export(args) -> int:
             rows, note = writers.write(
                 con, args.what, args.format, out, start, end, currency, timezone, args.product
             )
+            loading = read_coverage(lambda sql, params: con.execute(sql, params).fetchdf())
     except writers.ExportError as exc:
         print(f"dodo-analytics export: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -136,4 +138,9 @@ def export(args) -> int:
     print(f"Wrote {out} ({rows:,} rows; times in UTC, days chosen in {timezone})")
     if note:
         print(f"Note: {note}")
+    if loading.loading:  # a first sync's early publish: say what the file cannot hold yet
+        first = loading.first_day(timezone)
+        print(f"Note: {loading.line(timezone)}")
+        if first is not None and (start is None or start < first):
+            print(f"Note: the rows before {first} are incomplete until the history is loaded.")
     return ExitCode.OK

@@ -64,7 +64,7 @@ class Coverage:
         if not self.mrr_ready:
             parts.append("MRR loading")
         elif self.mrr_from is not None:
-            parts.append(f"MRR right from {self.mrr_month(timezone):%B %Y}")
+            parts.append(f"MRR right from {self.mrr_from.astimezone(ZoneInfo(timezone)):%Y-%m-%d}")
         text = "; ".join(parts)
         return f"The first sync is still loading the history. {text[0].upper()}{text[1:]}."
 

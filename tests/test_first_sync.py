@@ -167,3 +167,24 @@ def test_mrr_now_shows_once_it_is_right_and_equals_the_finished_syncs(first_sync
     assert metric(open_page(PAGES[0]), "MRR") == "loading"
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, "partial")))
     assert metric(open_page(PAGES[0]), "MRR") == final != "n/a"
+
+
+def test_an_export_of_an_early_publish_says_what_it_cannot_hold_yet(first_sync, tmp_path, capsys):
+    import dodo_cli
+
+    copy = early(first_sync, "partial")
+    first = rows(
+        copy, "SELECT max(complete_from) FROM sync_coverage WHERE state = 'partial' AND resource <> 'mrr'"
+    )
+    args = ["export", "--what", "payments", "--currency", "USD", "--warehouse", str(copy)]
+    assert dodo_cli.main([*args, "--out", str(tmp_path / "all.csv")]) == 0
+    said = capsys.readouterr().out
+    assert "The first sync is still loading the history" in said
+    day = (first[0][0] - timedelta(microseconds=1)).date() + timedelta(days=1)  # the first whole UTC day
+    assert f"the rows before {day} are incomplete" in said
+    later = ["--from", str(day), "--out", str(tmp_path / "later.csv")]
+    assert dodo_cli.main([*args, *later]) == 0
+    assert "are incomplete" not in capsys.readouterr().out  # a period inside what is whole
+    # and the finished sync's export says nothing of the kind
+    assert dodo_cli.main([*args[:-1], str(first_sync.path), "--out", str(tmp_path / "final.csv")]) == 0
+    assert "still loading" not in capsys.readouterr().out

@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 import streamlit as st
 
 from dashboard import data, figures, ui
@@ -21,9 +23,9 @@ if not coverage.mrr_ready:
 monthly = ui.blank(data.query(subscriptions.MONTHLY, filters.params()), status)
 if coverage.mrr_from is not None:
     st.caption(
-        f"MRR is right from {coverage.mrr_month(filters.timezone):%B %Y}: earlier months are blank until "
-        "their payments are loaded, and until the whole history is, a customer counted as new may be "
-        "one returning."
+        f"MRR is right from {coverage.mrr_from.astimezone(ZoneInfo(filters.timezone)):%Y-%m-%d}: the figures "
+        "of earlier months are blank until their payments are loaded, and until the whole history is, a "
+        "customer counted as new may be one returning."
     )
 if monthly.empty:
     st.info(f"No recurring revenue in {cur}.")
