@@ -69,8 +69,9 @@ class Progress:
             return
         self.last = now
         parts = ", ".join(f"{n} {c:,}" for n, c in out.fetched.items())
+        stage = f"{out.stage}: " if out.stage else ""
         line = (
-            f"[{now - self.started:5.0f}s] {parts}; details {out.details:,}; requests {stats['requests']:,} "
+            f"[{now - self.started:5.0f}s] {stage}{parts}; details {out.details:,}; requests {stats['requests']:,} "
             f"({stats['requests'] / max(now - self.started, 1e-9):.1f}/s), 429s {stats['rate_limited']}"
         )
         self.stream.write(("\r" + line[:150].ljust(150)) if self.tty else line + "\n")

@@ -38,6 +38,7 @@ class Outcome:
     details_missing: int = 0  # payment details the API would not give this run (retried next run)
     reread: dict[str, int] = field(default_factory=dict)  # resource -> records not final, read again by id
     unplaced: int = 0  # loaded records the money tables had to leave out (listed in rejected_records)
+    stage: str = ""  # what a first sync is reading (docs/architecture.md §3.10)
     publishes: list[str] = field(default_factory=list)  # a first sync's early publishes: stage (seconds in)
     notes: list[str] = field(default_factory=list)  # what the summary should tell, short of an error
 
@@ -61,7 +62,6 @@ class Sync:
         self.publish, self.wall = publish, wall
         self.last_publish: float | None = None  # when the last early publish began (None: none yet)
         self.staged = False  # a first sync, read in stages
-        self.stage = ""  # the first sync's stage being read, or the last one done
         self.wall_started = wall()
         self.started = datetime.fromtimestamp(self.wall_started, UTC)
         # run_id is 0 until sync_runs has the row (there may be no disk to write it on)
@@ -123,10 +123,10 @@ class Sync:
             await self.read_stage(Stage("every resource", None, tuple(names)), names)
         for name in names:
             self.out.new[name] = await self.count(RESOURCES[name].table) - before[name]
-        self.stage = "records not final"
+        self.out.stage = "records not final"
         await self.reread([n for n in names if n in unsettled.NOT_FINAL and n not in self.out.skipped])
         if details and "payments" in names and "payments" not in self.out.skipped:
-            self.stage = "payment details"
+            self.out.stage = "payment details"
             await self.fetch_details()
         return self.out
 
@@ -252,7 +252,7 @@ class Sync:
         """Queue the stage's windows (cutting those across its horizon), read them, then the details
         that decide whether its payments count (and its failed payments', when it asks); publish
         when it is a milestone of a first sync."""
-        self.stage = stage.name
+        self.out.stage = stage.name
         horizon = None if stage.days is None else self.through_us - stage.days * US_PER_DAY
         for name in names:
             r, plan = RESOURCES[name], self.waiting.get(name, [])
@@ -301,7 +301,7 @@ class Sync:
         assert self.publish is not None
         self.last_publish = self.wall()  # set first: workers that see it due meanwhile do not publish too
         await self.publish()
-        self.out.publishes.append(f"{self.stage} ({self.wall() - self.wall_started:.0f} s)")
+        self.out.publishes.append(f"{self.out.stage} ({self.wall() - self.wall_started:.0f} s)")
 
     # -- fetching ----------------------------------------------------------------------------------
     async def fetch_window(self, r: Resource, w: Window) -> None:
