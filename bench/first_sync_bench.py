@@ -91,19 +91,20 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             seen, times, publishes = None, {}, 0
-            while proc.poll() is None:
-                time.sleep(0.2)
-                try:
-                    st = warehouse.stat()
-                except FileNotFoundError:
-                    continue
-                if (st.st_ino, st.st_mtime_ns) == seen:
-                    continue
-                seen, publishes = (st.st_ino, st.st_mtime_ns), publishes + 1
-                status, reached = milestones(warehouse)
-                for m in reached:
-                    times.setdefault(m, (time.perf_counter() - started, sandbox.control("stats")["requests"]))
-                if args.until in reached:
+            while True:
+                running = proc.poll() is None  # a last look after it ends: the final publish
+                time.sleep(0.2 if running else 0)
+                st = warehouse.stat() if warehouse.exists() else None
+                if st is not None and (st.st_ino, st.st_mtime_ns) != seen:
+                    seen, publishes = (st.st_ino, st.st_mtime_ns), publishes + 1
+                    status, reached = milestones(warehouse)
+                    reached |= set() if status == "loading" else {"finished"}
+                    for m in reached:
+                        at = (time.perf_counter() - started, sandbox.control("stats")["requests"])
+                        times.setdefault(m, at)
+                    if args.until != "complete" and args.until in reached:
+                        break  # (complete: after the lists, the sync reads details and records not final)
+                if not running:
                     break
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -114,7 +115,8 @@ def main() -> None:
                 ("published", "first publish"),
                 ("mrr-now", "MRR now right"),
                 ("30-days", "last 30 days complete"),
-                ("complete", "complete"),
+                ("complete", "lists complete"),
+                ("finished", "finished"),
             ):
                 if name in times:
                     t, n = times[name]

@@ -115,7 +115,18 @@ def lines(
     if percent:
         fig.update_layout(yaxis_tickformat=".0%")
         fig.update_traces(hovertemplate="%{y:.1%}")
+    if x == "month":
+        _month_axis(fig, df[x])
     return fig
+
+
+def _month_axis(fig: go.Figure, months: pd.Series) -> None:
+    """Months as "Jun 2026"; one month alone (a first sync's MRR, say) gets a month either side,
+    where Plotly would spread milliseconds around it."""
+    fig.update_xaxes(tickformat="%b %Y")
+    if months.nunique() == 1:
+        only = pd.Timestamp(months.iloc[0])
+        fig.update_xaxes(range=[only - pd.DateOffset(months=1), only + pd.DateOffset(months=1)], dtick="M1")
 
 
 def bars(

@@ -4,6 +4,7 @@ own functions printing what it prints."""
 
 import asyncio
 import io
+import shutil
 
 import httpx
 
@@ -79,6 +80,45 @@ class Harness:
     def query(self, sql, params=()):
         with connect(self.path) as con:
             return con.execute(sql, params).fetchall()
+
+
+class Watching(Harness):
+    """Copies the published file aside each time a request finds it changed: every early publish."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.copies, self.seen = [], None
+
+    def transport(self):
+        inner, harness = super().transport(), self
+
+        class Copying(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request):
+                harness.copy_if_published()
+                return await inner.handle_async_request(request)
+
+        return Copying()
+
+    def copy_if_published(self):
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return
+        if (st.st_ino, st.st_mtime_ns) != self.seen:
+            self.seen = (st.st_ino, st.st_mtime_ns)
+            copy = self.path.with_name(f"early-{len(self.copies)}.duckdb")
+            shutil.copyfile(self.path, copy)
+            self.copies.append(copy)
+
+    def early(self, mrr: str):
+        """The first early publish whose MRR is in state `mrr` (loading; partial: right now only)."""
+        for copy in self.copies:
+            with connect(copy) as con:
+                if con.execute("SELECT state FROM sync_coverage WHERE resource = 'mrr'").fetchall() == [
+                    (mrr,)
+                ]:
+                    return copy
+        raise AssertionError(f"no early publish with MRR {mrr}")
 
 
 def totals(api):

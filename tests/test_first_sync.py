@@ -1,48 +1,17 @@
 """A first sync publishes early, newest first, and each early publish holds exactly what its
 sync_coverage claims: checked against the sandbox's own records and against the finished sync."""
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from core.published import connect
 from etl.resources import RESOURCES, Mode
-from harness import Harness, assert_complete
+from harness import Watching, assert_complete
 from helpers import make_api
 from test_dashboard import PAGES, metric, open_page
 
 INCREMENTAL = [n for n, r in RESOURCES.items() if r.mode is Mode.INCREMENTAL]
-
-
-class Watching(Harness):
-    """Copies the published file aside each time a request finds it changed: every early publish."""
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.copies, self.seen = [], None
-
-    def transport(self):
-        inner, harness = super().transport(), self
-
-        class Copying(httpx.AsyncBaseTransport):
-            async def handle_async_request(self, request):
-                harness.copy_if_published()
-                return await inner.handle_async_request(request)
-
-        return Copying()
-
-    def copy_if_published(self):
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return
-        if (st.st_ino, st.st_mtime_ns) != self.seen:
-            self.seen = (st.st_ino, st.st_mtime_ns)
-            copy = self.path.with_name(f"early-{len(self.copies)}.duckdb")
-            shutil.copyfile(self.path, copy)
-            self.copies.append(copy)
 
 
 @pytest.fixture(scope="module")
@@ -138,17 +107,10 @@ def test_the_finished_sync_says_everything_is_complete(first_sync):
     assert rows(first_sync.path, "SELECT DISTINCT status FROM sync_runs") == [("ok",)]
 
 
-def early(h, mrr: str):
-    """The first early publish whose MRR is in state `mrr` (loading, or partial: right now only)."""
-    return next(
-        c for c in h.copies if rows(c, "SELECT state FROM sync_coverage WHERE resource = 'mrr'")[0][0] == mrr
-    )
-
-
 @pytest.mark.parametrize("mrr", ["loading", "partial"])
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_with_a_partial_history_and_says_so(first_sync, monkeypatch, mrr, page):
-    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, mrr)))
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(first_sync.early(mrr)))
     at = open_page(page)
     infos = " ".join(i.value for i in at.info)
     assert "The first sync is still loading the history" in infos
@@ -163,16 +125,16 @@ def test_every_page_renders_with_a_partial_history_and_says_so(first_sync, monke
 def test_mrr_now_shows_once_it_is_right_and_equals_the_finished_syncs(first_sync, monkeypatch):
     monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(first_sync.path))
     final = metric(open_page(PAGES[0]), "MRR")
-    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, "loading")))
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(first_sync.early("loading")))
     assert metric(open_page(PAGES[0]), "MRR") == "loading"
-    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(early(first_sync, "partial")))
+    monkeypatch.setenv("DODO_ANALYTICS_WAREHOUSE", str(first_sync.early("partial")))
     assert metric(open_page(PAGES[0]), "MRR") == final != "n/a"
 
 
 def test_an_export_of_an_early_publish_says_what_it_cannot_hold_yet(first_sync, tmp_path, capsys):
     import dodo_cli
 
-    copy = early(first_sync, "partial")
+    copy = first_sync.early("partial")
     first = rows(
         copy, "SELECT max(complete_from) FROM sync_coverage WHERE state = 'partial' AND resource <> 'mrr'"
     )
