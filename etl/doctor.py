@@ -73,7 +73,8 @@ def _warehouse(settings: Settings) -> list[tuple[str, str]]:
                 (
                     OK,
                     f"{path}: last published sync {status}, data through {through:%Y-%m-%d %H:%M} UTC "
-                    f"({age:.0f} h ago)",
+                    f"({age:.0f} h ago)"
+                    + (": an early publish, the first sync is still loading" if status == "loading" else ""),
                 )
             )
     last = read_status(path)

@@ -127,7 +127,9 @@ class Sync:
         await self.reread([n for n in names if n in unsettled.NOT_FINAL and n not in self.out.skipped])
         if details and "payments" in names and "payments" not in self.out.skipped:
             self.out.stage = "payment details"
-            await self.fetch_details()
+            # a first sync reads the details that change a number (and is long enough as it is):
+            # the budget of others, for settlement and country, starts with the next run
+            await self.fetch_details(budget=0 if self.staged else None)
         return self.out
 
     async def count(self, table: str, where: str = "", params=()) -> int:
@@ -371,7 +373,7 @@ class Sync:
     # -- records not final yet ---------------------------------------------------------------------
     async def reread(self, names: list[str]) -> None:
         for name in names:
-            record_ids = await self.writer.call(unsettled.ids, name)
+            record_ids = await self.writer.call(unsettled.ids, name, self.started)
             for start in range(0, len(record_ids), payment_details.BATCH):
                 self.queue.put_nowait((RESOURCES[name], record_ids[start : start + payment_details.BATCH]))
         await self.drain(self.reread_batch)

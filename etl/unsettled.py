@@ -33,9 +33,14 @@ def target(name: str) -> Resource:
     return DETAILS if name == "payments" else RESOURCES[name]
 
 
-def ids(con, name: str) -> list[str]:
+def ids(con, name: str, read_before) -> list[str]:
+    """The records of `name` not final yet, but for refunds and disputes this pass has read already
+    (a row written at or after `read_before`, the pass's start, is what their detail would say). A
+    payment's is read whatever: its detail, which the list row lacks, is what the re-read stores."""
     r = RESOURCES[name]
-    return [i for (i,) in con.execute(f"SELECT {r.key} FROM {r.table} WHERE {NOT_FINAL[name][1]}").fetchall()]
+    fresh = "" if name == "payments" else "AND synced_at < ?"
+    sql = f"SELECT {r.key} FROM {r.table} WHERE ({NOT_FINAL[name][1]}) {fresh}"
+    return [i for (i,) in con.execute(sql, [] if name == "payments" else [read_before]).fetchall()]
 
 
 async def fetch(
