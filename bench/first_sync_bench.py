@@ -138,9 +138,10 @@ def main() -> None:
                     f"and the re-reads of records not final); {made / least - 1:+.1%} over the minimum {least:,}"
                 )
                 print(
-                    f"  duration {seconds:.1f} s; rate floor for its requests {floor_seconds(made):.1f} s "
-                    f"({seconds / floor_seconds(made) - 1:+.1%}), for the minimum {floor_seconds(least):.1f} s; "
-                    f"429s {stats.get('status:429', 0)}"
+                    f"  duration {seconds:.1f} s; rate floor of the minimum ({least:,} requests at "
+                    f"{PER_MINUTE}/min) {least / PER_MINUTE * 60:.1f} s: {seconds / (least / PER_MINUTE * 60) - 1:+.1%}; "
+                    f"least time for its own requests (the first minute's quota at once) "
+                    f"{floor_seconds(made):.1f} s: {seconds / floor_seconds(made) - 1:+.1%}; 429s {stats.get('status:429', 0)}"
                 )
                 print("  " + output.strip().replace("\n", "\n  "))
     finally:
