@@ -142,6 +142,15 @@ def whole(period: Filters, status: Status) -> bool:
     return first is None or period.first_day >= first
 
 
+def loaded(monthly: Any, columns: Any, what: str) -> bool:
+    """Whether any month has one of `columns` loaded; if none has (a first sync still loading), a
+    caption says so where the chart would be, rather than an empty chart."""
+    if monthly.empty or monthly[list(columns)].notna().any().any():
+        return True
+    st.caption(f"{what}: no month of the period has its MRR loaded yet.")
+    return False
+
+
 def blank(monthly: Any, status: Status) -> Any:
     """A page's monthly MRR rows with the figures that need MRR not loaded yet blanked."""
     return status.coverage.blank(monthly, status.timezone)

@@ -44,14 +44,15 @@ else:
         )
     )
 subscribers = ui.blank(data.query(growth.SUBSCRIBERS, filters.params()), status)
-st.plotly_chart(
-    figures.lines(
-        subscribers,
-        "month",
-        {"new": "New", "active": "Active at the month's end", "churned": "Churned"},
-        title="Subscribers",
+if ui.loaded(subscribers, ("new", "active", "churned"), "Subscribers"):
+    st.plotly_chart(
+        figures.lines(
+            subscribers,
+            "month",
+            {"new": "New", "active": "Active at the month's end", "churned": "Churned"},
+            title="Subscribers",
+        )
     )
-)
 st.subheader("Breakdowns")
 by = st.segmented_control("By", ["plan", "interval", "country"], default="plan", key="growth_by")
 by = by or "plan"

@@ -80,12 +80,16 @@ ui.chart(trend, "subscriptions_mrr", subscriptions.MRR_AND_ARR, filters)
 months = list(monthly.loc[monthly["mrr_start"].notna(), "month"])[::-1]  # movements need MRR at t0
 running = set(monthly.loc[~monthly["is_complete"], "month"])
 complete = [m for m in months if m not in running]
-month = st.selectbox(
-    "Movements of",
-    months,
-    index=months.index(complete[0]) if complete else 0,
-    format_func=lambda m: f"{m:%B %Y}" + (" (so far)" if m in running else ""),
-)
+month = None
+if months:
+    month = st.selectbox(
+        "Movements of",
+        months,
+        index=months.index(complete[0]) if complete else 0,
+        format_func=lambda m: f"{m:%B %Y}" + (" (so far)" if m in running else ""),
+    )
+else:
+    st.caption("Movements: no month of the period starts where MRR is loaded yet.")
 if month is not None:
     st.plotly_chart(figures.waterfall(monthly[monthly["month"] == month].iloc[0], cur))
     movers = data.query(subscriptions.MOVERS, {**filters.params(), "month": month})
@@ -115,10 +119,11 @@ for key, source, columns, title in (
         "Revenue retention of the customers paying at the start (new and returning customers excluded)",
     ),
 ):
-    chart = figures.lines(rates, "month", {k: k for k in columns}, title=title, percent=True)
-    ui.chart(chart, key, source, filters)
+    if ui.loaded(rates, columns, title):
+        chart = figures.lines(rates, "month", {k: k for k in columns}, title=title, percent=True)
+        ui.chart(chart, key, source, filters)
 types = ui.blank(data.rows(subscriptions.CHURN_TYPES, filters), status)
-churn_types = figures.bars(
+churn_types = ui.loaded(types, ("voluntary_churn", "involuntary_churn"), "Churned MRR") and figures.bars(
     types,
     "month",
     {"voluntary_churn": "Voluntary", "involuntary_churn": "Involuntary"},
@@ -126,7 +131,8 @@ churn_types = figures.bars(
     "Churned MRR: voluntary vs involuntary (per subscription: a payment failed after its last success)",
     stacked=True,
 )
-ui.chart(churn_types, "churn_types", subscriptions.CHURN_TYPES, filters)
+if churn_types:
+    ui.chart(churn_types, "churn_types", subscriptions.CHURN_TYPES, filters)
 if coverage.lists_from is not None:  # a cohort is the month MRR first began: the whole history says
     st.info(f"Cohorts appear once the whole history is loaded ({coverage.share:.0%} of it is now).")
     st.stop()
