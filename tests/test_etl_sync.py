@@ -46,10 +46,13 @@ def test_full_sync_loads_exactly_what_the_sandbox_holds(api_1500, tmp_path):
     assert h.sync() == 0
     assert h.query(others)[0][0] == 50 + not_final  # newest first
     newest = "SELECT max(created_at) FROM payments WHERE status <> 'failed' AND payment_id NOT IN "
-    assert h.query(newest + "(SELECT payment_id FROM payment_details)")[0][0] < h.query(
-        "SELECT min(p.created_at) FROM payments p JOIN payment_details d USING (payment_id) "
-        "WHERE p.status NOT IN ('failed', 'processing') AND p.status NOT LIKE 'requires_%'"
-    )[0][0]
+    assert (
+        h.query(newest + "(SELECT payment_id FROM payment_details)")[0][0]
+        < h.query(
+            "SELECT min(p.created_at) FROM payments p JOIN payment_details d USING (payment_id) "
+            "WHERE p.status NOT IN ('failed', 'processing') AND p.status NOT LIKE 'requires_%'"
+        )[0][0]
+    )
     types = dict(h.query("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'payments'"))
     assert types["total_amount"] == "BIGINT" and types["created_at"] == "TIMESTAMP WITH TIME ZONE"
     assert (
