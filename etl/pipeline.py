@@ -194,7 +194,7 @@ def _publish_loading(con, settings: Settings, out: Outcome, stats: Counter) -> s
     A failure is a note: the pass goes on, and the final publish says what is wrong."""
     con.execute("RESET threads")  # the metric tables use every core (the writer's inserts use one)
     try:
-        if error := _rebuild_metrics(settings, con, out):
+        if error := _rebuild_metrics(settings, con, out, final=False):
             return f"an early publish was skipped: {error}"
         bookkeeping.finish_run(
             con,
@@ -216,12 +216,16 @@ def _publish_loading(con, settings: Settings, out: Outcome, stats: Counter) -> s
     return None
 
 
-def _rebuild_metrics(settings: Settings, con, out: Outcome) -> str | None:
+def _rebuild_metrics(settings: Settings, con, out: Outcome, final: bool = True) -> str | None:
+    """The metric tables and sync_coverage rebuilt and tied out; the final rebuild also lists in
+    rejected_records what the money tables left out (an early one would list what a later window
+    places, a refund whose payment is older, say). What went wrong, if anything."""
     try:
         metrics.rebuild(con, settings.timezone, settings.grace_days, settings.recovery_days, out.data_through)
         metrics.tie_out(con)
         coverage.build(con, settings.grace_days, tuple(out.skipped))
-        out.unplaced = bookkeeping.list_unplaced(con, out.run_id)
+        if final:
+            out.unplaced = bookkeeping.list_unplaced(con, out.run_id)
     except TieOutError as exc:
         return f"the metrics do not tie out: {exc}"
     except MetricsError as exc:
@@ -232,7 +236,11 @@ def _rebuild_metrics(settings: Settings, con, out: Outcome) -> str | None:
 
 
 def _cannot_write(settings: Settings, exc: Exception) -> str:
-    return (
-        f"the working warehouse {work_path(settings.warehouse)} could not be written ({exc}): "
-        f"{wh.WRITE_HELP}; it resumes from the last committed window"
-    )
+    published, work = settings.warehouse, work_path(settings.warehouse)
+    if "Could not read enough bytes" in str(exc):  # a file cut short, which the disk did not cause
+        return (
+            f"the working warehouse {work} is cut short ({exc}), and so may be {published}, which it "
+            f"was copied from. Move it aside (mv {published} {published}.old; rm {work}) and run the "
+            "sync again to build the warehouse anew from the API"
+        )
+    return f"the working warehouse {work} could not be written ({exc}): {wh.WRITE_HELP}; it resumes from the last committed window"
