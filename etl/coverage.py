@@ -5,10 +5,8 @@ it loads (docs/architecture.md §3.10); this table is how every page knows what 
 
 from dataclasses import dataclass
 
-from .pager import from_us, to_us
+from .pager import US_PER_DAY, from_us, to_us
 from .resources import RESOURCES, Mode
-
-DAY_US = 86_400_000_000
 
 # The longest billing cycle of any subscription, in days (a month counted as 31, a year as 366)
 LONGEST_CYCLE = """
@@ -70,7 +68,7 @@ def rows(state: dict, pending: dict, mrr_days: int, skipped=()) -> list[Row]:
     elif all(row.state == "complete" for row in needed):
         out.append(Row("mrr", "complete", None, through))
     else:
-        start = max(row.complete_from or 0 for row in needed) + mrr_days * DAY_US
+        start = max(row.complete_from or 0 for row in needed) + mrr_days * US_PER_DAY
         state_ = "partial" if through is not None and start <= through else "loading"
         out.append(Row("mrr", state_, start, through, loaded_share=0.0))
     return out

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 PAGE_SIZE = 100
 SPLIT_AFTER = 10  # pages read in one window before the rest of it is cut and split
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US_PER_DAY = 86_400_000_000  # windows hold instants in microseconds
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,8 @@
 
 from dataclasses import dataclass
 
-from .pager import Window, split
+from .pager import US_PER_DAY, Window, split
 
-DAY_US = 86_400_000_000
 CHUNK_DAYS = 90  # older history is read in chunks of this many days, newest first
 DECLINE_DAYS = 7  # the failed payments whose decline reasons are read before older history
 
@@ -38,7 +37,7 @@ def history(mrr_days: int, oldest_us: int | None, through_us: int) -> list[Stage
         stages.append(Stage(f"MRR now (the last {mrr_days} days)", mrr_days))
     stages.append(Stage("decline reasons of the last 7 days", DECLINE_DAYS, failed_details=True))
     if oldest_us is not None:
-        days = -(-(through_us - oldest_us) // DAY_US)  # rounded up: the window's end lies inside
+        days = -(-(through_us - oldest_us) // US_PER_DAY)  # rounded up: the window's end lies inside
         for horizon in range(max(mrr_days, 30) + CHUNK_DAYS, days + CHUNK_DAYS, CHUNK_DAYS):
             stages.append(Stage(f"history of the last {horizon} days", horizon, milestone=False))
         stages.append(Stage("the whole history", None, milestone=False))

@@ -18,11 +18,9 @@ from . import bookkeeping, coverage, payment_details, records, stages, unsettled
 from . import warehouse as wh
 from .client import DodoClient
 from .loader import Loader
-from .pager import Window, from_us, iso_us, next_step, page_params, split, to_us
+from .pager import US_PER_DAY, Window, from_us, iso_us, next_step, page_params, split, to_us
 from .resources import DETAILS, RESOURCES, Mode, Resource
 from .stages import Stage
-
-US_PER_DAY = 86_400_000_000
 
 
 @dataclass

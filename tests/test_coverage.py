@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from etl import coverage, stages
-from etl.pager import Window, to_us
+from etl.pager import US_PER_DAY, Window, to_us
 from reports.coverage import Coverage
 
-DAY = stages.DAY_US
+DAY = US_PER_DAY
 THROUGH = to_us(datetime(2026, 6, 30, tzinfo=UTC))
 
 
