@@ -60,8 +60,7 @@ class Sync:
         self.publish, self.wall = publish, wall
         self.last_publish: float | None = None  # when the last early publish began (None: none yet)
         self.staged = False  # a first sync, read in stages
-        self.wall_started = wall()
-        self.started = datetime.fromtimestamp(self.wall_started, UTC)
+        self.started = datetime.fromtimestamp(wall(), UTC)
         # run_id is 0 until sync_runs has the row (there may be no disk to write it on)
         self.out = Outcome(0, self.started)
         self.through_us = 0  # data_through in microseconds once pinned: where every window ends
@@ -281,19 +280,26 @@ class Sync:
         """How many windows the newer part of a window cut at a stage's horizon becomes: about 20
         pages each by the density of what is loaded, one when nothing is (the pager splits a deep
         window itself; each window more costs its last, short page)."""
+        if horizon is None:
+            return 1  # nothing is cut
         count, oldest = await self.writer.call(
             lambda con: con.execute(f"SELECT count(*), min(created_at) FROM {r.table}").fetchall()[0]
         )
-        if horizon is None or not count:
+        if not count:
             return 1
         per_us = count / max(1, self.through_us - to_us(oldest))
         return max(1, min(16, math.ceil(per_us * (self.through_us - horizon) / 2000)))
 
     def publish_due(self) -> bool:
-        """A first sync published less recently than DODO_ANALYTICS_PUBLISH_MINUTES ago (0: at the end
-        of each stage, see read_stage, and not between)."""
+        """A first sync published early DODO_ANALYTICS_PUBLISH_MINUTES ago or more (always, with 0)."""
         minutes = self.settings.publish_minutes
         return self.last_publish is not None and self.wall() - self.last_publish >= minutes * 60
+
+    async def publish_if_due(self) -> None:
+        """Between windows and detail batches: publish when the timer says (with 0 minutes, only
+        at the end of each stage, read_stage)."""
+        if self.settings.publish_minutes and self.publish_due():
+            await self.publish_now()
 
     async def publish_now(self) -> None:
         """Publish what is committed (pipeline's early publish); the workers go on meanwhile, their
@@ -301,7 +307,7 @@ class Sync:
         assert self.publish is not None
         self.last_publish = self.wall()  # set first: workers that see it due meanwhile do not publish too
         await self.publish()
-        self.out.publishes.append(f"{self.out.stage} ({self.wall() - self.wall_started:.0f} s)")
+        self.out.publishes.append(f"{self.out.stage} ({self.wall() - self.started.timestamp():.0f} s)")
 
     # -- fetching ----------------------------------------------------------------------------------
     async def fetch_window(self, r: Resource, w: Window) -> None:
@@ -352,8 +358,7 @@ class Sync:
         if self.open_windows[r.name] == 0:  # every window of the plan is committed: none can still fail
             await self.writer.call(bookkeeping.finish, r.name)
         self.progress(self.out)
-        if self.settings.publish_minutes and self.publish_due():
-            await self.publish_now()
+        await self.publish_if_due()
 
     async def store(self, r: Resource, batch: pa.Table, bad: list, w: Window | None = None, rest=()) -> None:
         """The rows, the rejected records and the window's place in the plan, in one commit."""
@@ -413,5 +418,4 @@ class Sync:
         self.out.details += batch.num_rows
         self.out.rejected += [("payment_details", i, why) for i, why in bad]
         self.progress(self.out)
-        if self.settings.publish_minutes and self.publish_due():
-            await self.publish_now()
+        await self.publish_if_due()
