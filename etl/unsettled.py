@@ -38,9 +38,8 @@ def ids(con, name: str, read_before) -> list[str]:
     (a row written at or after `read_before`, the pass's start, is what their detail would say). A
     payment's is read whatever: its detail, which the list row lacks, is what the re-read stores."""
     r = RESOURCES[name]
-    fresh = "" if name == "payments" else "AND synced_at < ?"
-    sql = f"SELECT {r.key} FROM {r.table} WHERE ({NOT_FINAL[name][1]}) {fresh}"
-    return [i for (i,) in con.execute(sql, [] if name == "payments" else [read_before]).fetchall()]
+    sql = f"SELECT {r.key} FROM {r.table} WHERE ({NOT_FINAL[name][1]}) AND (? OR synced_at < ?)"
+    return [i for (i,) in con.execute(sql, [name == "payments", read_before]).fetchall()]
 
 
 async def fetch(
