@@ -64,7 +64,7 @@ class Coverage:
         if not self.mrr_ready:
             parts.append("MRR loading")
         elif self.mrr_from is not None:
-            parts.append(f"MRR right from {self.mrr_from.astimezone(ZoneInfo(timezone)):%Y-%m-%d}")
+            parts.append(f"MRR right from {self.mrr_day(timezone)}")
         text = "; ".join(parts)
         return f"The first sync is still loading the history. {text[0].upper()}{text[1:]}."
 
@@ -72,18 +72,20 @@ class Coverage:
         """The first whole day (business time zone) of the lists; None when every day is whole."""
         if self.lists_from is None:
             return None
-        local = self.lists_from.astimezone(ZoneInfo(timezone))
-        midnight = local.hour == local.minute == local.second == local.microsecond == 0
-        return local.date() if midnight else local.date() + pd.Timedelta(days=1)
+        day, midnight = _local(self.lists_from, timezone)
+        return day if midnight else day + pd.Timedelta(days=1)
+
+    def mrr_day(self, timezone: str) -> date | None:
+        """The local day from which MRR is right (None: every day)."""
+        return None if self.mrr_from is None else _local(self.mrr_from, timezone)[0]
 
     def mrr_month(self, timezone: str) -> date | None:
         """The first month whose start MRR is right at (None: every month's)."""
         if self.mrr_from is None:
             return None
-        local = self.mrr_from.astimezone(ZoneInfo(timezone))
-        first = local.date().replace(day=1)
-        at_start = local.day == 1 and local.hour == local.minute == local.second == local.microsecond == 0
-        return first if at_start else (pd.Timestamp(first) + pd.DateOffset(months=1)).date()
+        day, midnight = _local(self.mrr_from, timezone)
+        first = day.replace(day=1)
+        return first if day == first and midnight else (pd.Timestamp(first) + pd.DateOffset(months=1)).date()
 
     def blank(self, monthly: pd.DataFrame, timezone: str) -> pd.DataFrame:
         """`monthly` (a row per month) with the figures that need MRR not loaded yet blanked: those
@@ -120,6 +122,12 @@ def read_coverage(reader: Reader) -> Coverage:
         waiting=tuple(n for n in (*WHOLE, *LISTS) if n in rows and rows[n]["state"] == "loading"),
         share=min((float(r["loaded_share"]) for r in lists if r["state"] == "partial"), default=1.0),
     )
+
+
+def _local(instant: datetime, timezone: str) -> tuple[date, bool]:
+    """The instant's local day in `timezone`, and whether it is that day's midnight."""
+    local = instant.astimezone(ZoneInfo(timezone))
+    return local.date(), local.hour == local.minute == local.second == local.microsecond == 0
 
 
 def _utc(value) -> datetime:

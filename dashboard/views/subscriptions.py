@@ -1,5 +1,3 @@
-from zoneinfo import ZoneInfo
-
 import streamlit as st
 
 from dashboard import data, figures, ui
@@ -23,7 +21,7 @@ if not coverage.mrr_ready:
 monthly = ui.blank(data.query(subscriptions.MONTHLY, filters.params()), status)
 if coverage.mrr_from is not None:
     st.caption(
-        f"MRR is right from {coverage.mrr_from.astimezone(ZoneInfo(filters.timezone)):%Y-%m-%d}: the figures "
+        f"MRR is right from {coverage.mrr_day(filters.timezone)}: the figures "
         "of earlier months are blank until their payments are loaded, and until the whole history is, a "
         "customer counted as new may be one returning."
     )
