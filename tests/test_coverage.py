@@ -81,7 +81,7 @@ def test_pages_blank_the_monthly_figures_whose_mrr_is_not_loaded():
     assert out["mrr_start"].isna().tolist() == [True, True, False, False]
     assert out["mrr_end"].isna().tolist() == [True, False, False, False]
     assert out["ltv"].isna().tolist() == [True, True, True, False]
-    assert cov.blank(monthly, "UTC").equals(out) and monthly["mrr_start"].notna().all()  # a copy
+    assert monthly["mrr_start"].notna().all()  # blanked on a copy: the caller's rows stay whole
     assert Coverage(mrr_ready=False).blank(monthly, "UTC")["mrr_end"].isna().all()
     assert Coverage().blank(monthly, "UTC").equals(monthly)
 
