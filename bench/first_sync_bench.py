@@ -134,8 +134,8 @@ def main() -> None:
                 least = pages + failed
                 print(
                     f"  requests {made:,}: list pages {stats.get('lists', 0):,} (minimum {pages:,}), by id "
-                    f"{stats.get('by_id', 0):,} (failed payments {failed:,}; the rest is the detail budget "
-                    f"and the re-reads of records not final); {made / least - 1:+.1%} over the minimum {least:,}"
+                    f"{stats.get('by_id', 0):,} (failed payments {failed:,}; the rest: payments not final read "
+                    f"again, and details deciding whether a payment counts); {made / least - 1:+.1%} over the minimum {least:,}"
                 )
                 print(
                     f"  duration {seconds:.1f} s; rate floor of the minimum ({least:,} requests at "
