@@ -136,8 +136,8 @@ class Plan:
                 self.extra[name] |= set(copies)
                 if name == "payments" and record.status == "failed":  # the sync asks for their details: 404
                     self.missing_details |= {("payment_details", c) for c in copies}
-                # a payment not final is read again by id (404 too); a refund or dispute only when the
-                # run has not just listed it, and this is a run's first read of it
+                # a payment not final is read again by id (404 too); a refund or dispute is not, since
+                # the one run here has just listed it
                 if name == "payments" and not_final(record):
                     self.missing_details |= {(name, c) for c in copies}
             elif how == "not an object":
